@@ -1,0 +1,97 @@
+"""Records of one run -> the per-deal table and the per-stage interval matrices.
+
+Built once per run with numpy; pandas only at the very end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from leanflow.model.records import OUTCOMES, STATES, Records
+from leanflow.scenario.schema import Scenario
+
+
+@dataclass
+class RunData:
+    """One plan x replication as arrays: the basis of every metric."""
+
+    scenario: Scenario
+    plan: str
+    replication: int
+    cols: dict[str, np.ndarray]
+    enter: np.ndarray  # deals x stages: day the deal entered each stage (nan: never)
+    start: np.ndarray  # day a seller started the stage's work
+    done: np.ndarray  # day the seller finished it
+    person: np.ndarray  # global id of the person who worked it (-1: nobody)
+    leave: np.ndarray  # day the deal left the stage (horizon if still there)
+    prospecting: dict[str, np.ndarray]
+    person_role: np.ndarray  # role index of each global person id
+    roles: list[str]
+    stages: list[str]
+
+    @property
+    def horizon(self) -> float:
+        return self.scenario.horizon_days
+
+    @property
+    def warmup(self) -> float:
+        return self.scenario.warmup_days
+
+
+def run_data(sc: Scenario, plan: str, replication: int, rec: Records) -> RunData:
+    """Arrays of one run, with each stage's leave time derived from the next stage's entry."""
+    cols = rec.columns()
+    enter, start, done = (rec.stage_matrix(k) for k in ("enter", "start", "done"))
+    person = rec.stage_matrix("person")
+    n = enter.shape[1]
+    end = np.where(np.isnan(cols["closed"]), sc.horizon_days, cols["closed"])
+    leave = np.full_like(enter, np.nan)
+    for s in range(n):
+        nxt = enter[:, s + 1] if s + 1 < n else np.full(len(end), np.nan)
+        inside = ~np.isnan(enter[:, s])
+        leave[:, s] = np.where(inside, np.where(np.isnan(nxt), end, nxt), np.nan)
+    roles = list(sc.plans[plan].roles)
+    person_role = np.repeat(np.arange(len(roles)), [r.headcount for r in sc.plans[plan].roles.values()])
+    prospecting = {k: np.frombuffer(v, dtype="f8" if v.typecode == "d" else "i8") for k, v in rec.prospecting.items()}
+    return RunData(sc, plan, replication, cols, enter, start, done, person, leave, prospecting, person_role, roles,
+                   [s.name for s in sc.process.stages])  # fmt: skip
+
+
+def deals_table(rd: RunData) -> pd.DataFrame:
+    """One row per deal: attributes, outcome, owner, time split and stage timestamps."""
+    c = rd.cols
+    sc = rd.scenario
+    people = [f"{role}-{i + 1}" for role, spec in sc.plans[rd.plan].roles.items() for i in range(spec.headcount)]
+    owner = np.asarray([*people, ""], dtype=object)[np.where(c["owner"] >= 0, c["owner"], len(people))]
+    df = pd.DataFrame(
+        {
+            "plan": rd.plan,
+            "replication": rd.replication,
+            "deal_id": c["deal_id"],
+            "source": pd.Categorical.from_codes(c["source"], list(sc.market.sources)),
+            "segment": pd.Categorical.from_codes(c["segment"], list(sc.market.segments)),
+            "value": c["value"],
+            "fit": c["fit"],
+            "qualified": c["qualified"].astype(bool),
+            "created": c["created"],
+            "closed": c["closed"],
+            "outcome": pd.Categorical.from_codes(c["outcome"], list(OUTCOMES)),
+            "stage": pd.Categorical.from_codes(c["stage"], rd.stages),
+            "state": pd.Categorical.from_codes(c["state"], list(STATES)),
+            "owner": owner,
+            "handoffs": c["handoffs"],
+            "touch_days": c["touch_days"],
+            "queue_days": c["queue_days"],
+            "buyer_days": c["buyer_days"],
+            "blocked_days": c["blocked_days"],
+        }
+    )
+    stage_cols = {}
+    for s, name in enumerate(rd.stages):
+        stage_cols[f"enter_{name}"] = rd.enter[:, s]
+        stage_cols[f"start_{name}"] = rd.start[:, s]
+        stage_cols[f"done_{name}"] = rd.done[:, s]
+    return pd.concat([df, pd.DataFrame(stage_cols)], axis=1)

@@ -1,0 +1,345 @@
+"""The SimPy world: lead sources feed one process per deal through the stages.
+
+A deal at each stage: waits (stage WIP slot, role admission, a seller), is
+worked (seller effort, plus hand-off and context-switch costs), waits for the
+buyer (no seller held), then exits forward, lost or disqualified. Waiting for a
+seller cools the lead; a long silence makes it stale (no decision).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Generator
+
+import numpy as np
+import simpy
+
+from leanflow.errors import SimulationError
+from leanflow.model.leads import LeadFactory, poisson_arrivals
+from leanflow.model.records import (
+    ADMISSION,
+    BLOCKED,
+    BUYER,
+    CLOSED,
+    DISQUALIFIED,
+    LOST,
+    QUEUED,
+    STALE,
+    WON,
+    WORKED,
+    Deal,
+    Records,
+)  # fmt: skip
+from leanflow.model.teams import IDLE_PRIORITY, PROTECTED_PRIORITY, Team
+from leanflow.random import stream
+from leanflow.scenario.schema import Plan, Scenario
+
+LN2 = math.log(2.0)
+
+
+class StageRun:
+    """Per-stage constants of a plan, resolved once."""
+
+    __slots__ = (
+        "base",
+        "gate",
+        "has_buyer",
+        "index",
+        "lost_share",
+        "noise",
+        "per_fit",
+        "span_end",
+        "span_start",
+        "team",
+        "team_index",
+        "wip",
+    )  # fmt: skip
+
+
+class Funnel:
+    """One plan of one scenario in one replication."""
+
+    def __init__(self, sc: Scenario, plan_name: str, rep: np.random.SeedSequence) -> None:
+        self.sc = sc
+        self.plan: Plan = sc.plans[plan_name]
+        self.env = simpy.Environment()
+        self.n_stages = len(sc.process.stages)
+        self.records = Records(self.n_stages)
+        self.live: dict[int, Deal] = {}
+        self.next_id = 0
+        policy = self.plan.policy
+        self.discipline = policy.priority
+        self.handoff_hours = policy.handoff_hours
+        self.switch_cost = policy.context_switch.per_open_deal
+        self.switch_max = policy.context_switch.max_multiplier
+        self.threshold = policy.gate_threshold
+        buyer = sc.market.buyer
+        self.decay = LN2 / buyer.cold_half_life_days if buyer.cold_half_life_days else 0.0
+        self.stale_after = buyer.stale_after_days
+        self.teams = self._build_teams()
+        self.stages = self._build_stages()
+        self.ungated = int(not any(st.gate for st in self.stages))
+        self.remaining = self._expected_remaining_effort()
+        self.conwip = simpy.PriorityResource(self.env, policy.wip_limits.total) if policy.wip_limits.total else None
+        self.source_names = list(sc.market.sources)
+        self.factories = [LeadFactory(sc, rep, name) for name in self.source_names]
+        self._start_sources(rep)
+
+    # ------------------------------------------------------------ building
+
+    def _build_teams(self) -> list[Team]:
+        prioritized = self.discipline != "fifo"
+        teams, first = [], 0
+        for name, role in self.plan.roles.items():
+            teams.append(Team(self.env, name, role, first, prioritized or role.prospects != "never"))
+            first += role.headcount
+        return teams
+
+    def _build_stages(self) -> list[StageRun]:
+        names = [s.name for s in self.sc.process.stages]
+        limits = self.plan.policy.wip_limits.stages
+        runs = []
+        for i, spec in enumerate(self.sc.process.stages):
+            r = StageRun()
+            r.index = i
+            r.team_index = next(k for k, t in enumerate(self.teams) if spec.name in t.role.works)
+            r.team = self.teams[r.team_index]
+            span = sorted(names.index(w) for w in r.team.role.works)
+            r.span_start, r.span_end = i == span[0], i == span[-1]
+            r.wip = simpy.Resource(self.env, limits[spec.name]) if spec.name in limits else None
+            r.base, r.per_fit = spec.advance.base, spec.advance.per_fit
+            last = i == self.n_stages - 1
+            r.lost_share = spec.lost_share if spec.lost_share is not None else (1.0 if last else 0.0)
+            r.gate = spec.gate is not None
+            r.noise = spec.gate.noise if spec.gate else 0.0
+            r.has_buyer = spec.buyer_days is not None
+            runs.append(r)
+        return runs
+
+    def _expected_remaining_effort(self) -> list[list[float]]:
+        """Expected effort hours from each stage to the end, per segment (for value_per_effort)."""
+        means = [s.effort_hours.mean() for s in self.sc.process.stages]
+        tails = [sum(means[i:]) for i in range(self.n_stages)]
+        return [[t * seg.effort_scale for t in tails] for seg in self.sc.market.segments.values()]
+
+    def _start_sources(self, rep: np.random.SeedSequence) -> None:
+        horizon = self.sc.horizon_days
+        for k, (name, src) in enumerate(self.sc.market.sources.items()):
+            if src.kind == "poisson":
+                times = poisson_arrivals(src, horizon, stream(rep, name, "arrivals"))
+                self.env.process(self._arrivals(k, times.tolist()))
+            elif src.kind == "backlog":
+                self.env.process(self._backlog(k))
+            else:
+                self._start_prospecting(k, src.hours_per_lead)
+
+    def _start_prospecting(self, source: int, hours: float) -> None:
+        for ti, team in enumerate(self.teams):
+            mode = team.role.prospects
+            if mode == "never":
+                continue
+            for local, person in enumerate(team.people):
+                self.env.process(self._prospector(source, ti, team, local, person, hours, mode))
+
+    # ------------------------------------------------------------ sources
+
+    def _arrivals(self, source: int, times: list[float]) -> Generator:
+        env = self.env
+        for t in times:
+            yield env.timeout(t - env.now)
+            self._spawn(source)
+
+    def _backlog(self, source: int) -> Generator:
+        assert self.conwip is not None
+        while True:
+            req = self.conwip.request(priority=1)
+            yield req
+            self._spawn(source, slot=req)
+
+    def _prospector(
+        self, source: int, ti: int, team: Team, local: int, person: int, hours: float, mode: str | float
+    ) -> Generator:
+        env = self.env
+        chunk = hours * team.days_per_hour
+        desk = team.desk(local)
+        if mode == "when_idle":
+            priority, gap = IDLE_PRIORITY, 0.0
+        else:
+            share = float(mode)
+            priority, gap = PROTECTED_PRIORITY, chunk * (1.0 - share) / share
+        while True:
+            if gap:
+                yield env.timeout(gap)
+            req = desk.request(priority=priority)
+            yield req
+            who = team.take(local, person)
+            start = env.now
+            yield env.timeout(chunk)
+            desk.release(req)
+            team.give_back(who)
+            self.records.add_prospecting(who, start, env.now)
+            self._spawn(source, prospector=(ti, who))
+
+    def _spawn(self, source: int, slot=None, prospector: tuple[int, int] | None = None) -> None:
+        d = Deal(self.next_id, source, self.factories[source].next(), self.env.now, self.n_stages, len(self.teams))
+        self.next_id += 1
+        d.qualified = self.ungated
+        self.live[d.id] = d
+        if prospector is not None:
+            ti, who = prospector
+            team = self.teams[ti]
+            if team.owned and self.stages[0].team_index == ti:
+                team.admit_to(d.owners, ti, who)
+        self.env.process(self._deal(d, slot))
+
+    # ------------------------------------------------------------ waiting with a deadline
+
+    def _deadline(self, d: Deal) -> float | None:
+        """When the deal goes stale if nobody contacts it (None: never)."""
+        if self.stale_after is None:
+            return None
+        return (d.done[d.stage - 1] if d.stage else d.created) + self.stale_after
+
+    def _wait(self, event: simpy.Event, deadline: float | None) -> Generator:
+        """Wait for ``event`` until ``deadline``; the result says whether it came."""
+        if deadline is None:
+            yield event
+            return True
+        remaining = deadline - self.env.now
+        if remaining > 0:
+            yield event | self.env.timeout(remaining)
+        return event.triggered
+
+    # ------------------------------------------------------------ the deal
+
+    def _deal(self, d: Deal, conwip_slot) -> Generator:
+        env = self.env
+        if self.conwip is not None and conwip_slot is None:
+            conwip_slot = self.conwip.request(priority=0)
+            if not (yield from self._wait(conwip_slot, self._deadline(d))):
+                conwip_slot.cancel()
+                return self._close(d, STALE, conwip_slot, None)
+        held_slot = None
+        ready = d.created
+        for st in self.stages:
+            s = st.index
+            d.stage = s
+            slot = None
+            if st.wip is not None:
+                d.state = BLOCKED if s else ADMISSION
+                slot = st.wip.request()
+                if not (yield from self._wait(slot, self._deadline(d))):
+                    slot.cancel()
+                    return self._close(d, STALE, conwip_slot, held_slot)
+            if held_slot is not None:
+                held_slot.resource.release(held_slot)
+            held_slot = slot
+            d.enter[s] = env.now
+            if s:
+                d.blocked += env.now - ready
+            team = st.team
+            ti = st.team_index
+            if st.span_start and d.owners[ti] < 0:
+                d.state = ADMISSION
+                ev = team.admit(d.owners, ti)
+                if ev is not None and not (yield from self._wait(ev, self._deadline(d))):
+                    team.cancel_admission(ev)
+                    return self._close(d, STALE, conwip_slot, held_slot)
+            local = d.owners[ti]
+            desk = team.desk(local)
+            d.state = QUEUED
+            t_ready = env.now
+            req = desk.request() if self.discipline == "fifo" else desk.request(priority=self._priority(d, s))
+            if not (yield from self._wait(req, self._deadline(d))):
+                req.cancel()
+                return self._close(d, STALE, conwip_slot, held_slot)
+            person = team.take(local, d.last_person)
+            now = env.now
+            d.queue += now - t_ready
+            d.start[s] = now
+            d.person[s] = person
+            d.state = WORKED
+            hours = d.lead.effort[s]
+            if self.switch_cost:
+                hours *= min(self.switch_max, 1.0 + self.switch_cost * max(0.0, team.open_per_person(local) - 1.0))
+            if d.last_person >= 0 and person != d.last_person:
+                d.handoffs += 1
+                hours += self.handoff_hours
+            work = hours * team.days_per_hour
+            yield env.timeout(work)
+            desk.release(req)
+            team.give_back(person)
+            d.touch += work
+            d.last_person = person
+            now = env.now
+            d.done[s] = now
+            cooled = now - work - ready  # every day since the last buyer reply was spent waiting on us
+            lead = d.lead
+            if st.gate and lead.fit + st.noise * lead.z[s] < self.threshold:
+                return self._close(d, DISQUALIFIED, conwip_slot, held_slot)
+            if st.gate:
+                d.qualified = 1
+            if st.has_buyer:
+                d.state = BUYER
+                wait = lead.buyer[s]
+                if self.stale_after is not None and wait >= self.stale_after:
+                    yield env.timeout(self.stale_after)
+                    d.buyer += self.stale_after
+                    return self._close(d, STALE, conwip_slot, held_slot)
+                yield env.timeout(wait)
+                d.buyer += wait
+            ready = env.now
+            p = st.base + st.per_fit * lead.fit
+            p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
+            if self.decay:
+                p *= math.exp(-self.decay * cooled)
+            u = lead.u[s]
+            if u >= p:
+                lost = (u - p) / (1.0 - p) < st.lost_share
+                return self._close(d, LOST if lost else DISQUALIFIED, conwip_slot, held_slot)
+            if st.span_end:
+                self._leave_team(d, ti)
+        return self._close(d, WON, conwip_slot, held_slot)
+
+    def _leave_team(self, d: Deal, ti: int) -> None:
+        """The deal leaves a role's span; an owning role's person is remembered as owner."""
+        team = self.teams[ti]
+        local = d.owners[ti]
+        team.leave(local)
+        if team.owned:
+            d.owner = team.people[local]
+        d.owners[ti] = -2
+
+    def _priority(self, d: Deal, s: int) -> float:
+        disc = self.discipline
+        if disc == "latest_stage_first":
+            return -s
+        if disc == "highest_value_first":
+            return -d.lead.value
+        if disc == "oldest_first":
+            return d.created
+        return -d.lead.value / max(self.remaining[d.lead.segment][s], 1e-9)
+
+    def _close(self, d: Deal, outcome: int, conwip_slot, held_slot) -> None:
+        d.outcome = outcome
+        d.closed = self.env.now
+        d.state = CLOSED
+        for ti, local in enumerate(d.owners):
+            if local >= 0:
+                self._leave_team(d, ti)
+        for slot in (held_slot, conwip_slot):
+            if slot is not None:
+                slot.resource.release(slot)
+        del self.live[d.id]
+        self.records.add(d)
+
+    # ------------------------------------------------------------ running
+
+    def run(self) -> Records:
+        """Run to the horizon; record open deals; check that every lead is accounted for."""
+        self.env.run(until=self.sc.horizon_days)
+        for d in self.live.values():
+            self.records.add(d)
+        if len(self.records) != self.next_id:
+            raise SimulationError(f"conservation broken: {self.next_id} leads created, {len(self.records)} recorded")
+        return self.records

@@ -1,0 +1,203 @@
+"""The scenario schema: pydantic models for a validated, immutable scenario.
+
+Time is in days throughout; seller effort is in hours and becomes busy time
+through each role's selling hours per week (see ``leanflow.model.roles``).
+Structural checks live here; cross-references (roles, stages) are checked by
+``leanflow.scenario.references`` so that every error can be located.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leanflow.distributions import Distribution
+
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
+
+DISCIPLINES = (
+    "fifo",
+    "latest_stage_first",
+    "highest_value_first",
+    "oldest_first",
+    "value_per_effort",
+)
+
+
+class Strict(BaseModel):
+    """Base for every scenario model: unknown keys are errors, values frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------- market
+
+
+class Segment(Strict):
+    """A buyer segment: its share of leads, deal values and latent fit."""
+
+    share: PositiveFloat
+    deal_value: Distribution
+    fit: Distribution = Field(description="latent deal quality in [0, 1]")
+    effort_scale: PositiveFloat = Field(1.0, description="multiplies seller effort hours")
+    buyer_scale: PositiveFloat = Field(1.0, description="multiplies buyer wait days")
+
+
+class Campaign(Strict):
+    """A dated burst of extra inbound leads."""
+
+    start_day: NonNegFloat
+    days: PositiveFloat
+    extra_per_week: PositiveFloat
+
+
+class PoissonSource(Strict):
+    """Inbound leads: a Poisson stream with monthly seasonality and campaigns."""
+
+    kind: Literal["poisson"]
+    per_week: PositiveFloat
+    seasonality: list[NonNegFloat] | None = Field(
+        None, min_length=12, max_length=12, description="12 monthly rate multipliers"
+    )
+    campaigns: list[Campaign] = Field(default_factory=list)
+
+
+class BacklogSource(Strict):
+    """An unbounded target list, drawn whenever the plan's global WIP limit allows (CONWIP)."""
+
+    kind: Literal["backlog"]
+
+
+class ProspectingSource(Strict):
+    """Outbound leads made by seller effort: roles with ``prospects`` spend these hours per lead."""
+
+    kind: Literal["prospecting"]
+    hours_per_lead: PositiveFloat
+
+
+Source = Annotated[PoissonSource | BacklogSource | ProspectingSource, Field(discriminator="kind")]
+
+
+class Buyer(Strict):
+    """How buyers react to waiting."""
+
+    cold_half_life_days: PositiveFloat | None = Field(
+        None, description="win propensity halves per this many days a deal waits for a seller; null: no decay"
+    )
+    stale_after_days: PositiveFloat | None = Field(
+        None, description="a deal with no seller contact for this long ends as no decision; null: never"
+    )
+
+
+class Market(Strict):
+    """Everything outside the sales team: segments, lead sources, buyers."""
+
+    segments: dict[Name, Segment] = Field(min_length=1)
+    sources: dict[Name, Source] = Field(min_length=1)
+    buyer: Buyer = Field(default_factory=Buyer)
+
+
+# ---------------------------------------------------------------- process
+
+
+class Advance(Strict):
+    """Probability a deal leaves a stage forward: base + per_fit * fit, clipped to [0, 1]."""
+
+    base: Probability = 1.0
+    per_fit: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
+
+
+class Gate(Strict):
+    """A qualification gate: observed = fit + Normal(0, noise); pass if observed >= threshold."""
+
+    noise: NonNegFloat
+
+
+class Stage(Strict):
+    """One step of the funnel: seller effort, then buyer wait, then an exit."""
+
+    name: Name
+    effort_hours: Distribution
+    buyer_days: Distribution | None = None
+    advance: Advance = Field(default_factory=Advance)
+    lost_share: Probability | None = Field(
+        None,
+        description="share of non-advancing deals lost to a competitor; the rest are disqualified. "
+        "Default: 0 before the last stage, 1 at the last",
+    )
+    gate: Gate | None = None
+
+
+class Process(Strict):
+    """The ordered stages; the last one ends in won or lost."""
+
+    stages: list[Stage] = Field(min_length=1, max_length=12)
+
+
+# ---------------------------------------------------------------- plans
+
+
+class Role(Strict):
+    """A pool of sellers with the stages they work."""
+
+    headcount: Annotated[int, Field(ge=1, le=10_000)]
+    selling_hours_per_week: Annotated[float, Field(gt=0, le=168, allow_inf_nan=False)] = 40.0
+    works: list[Name] = Field(default_factory=list)
+    owns_deals: bool = False
+    prospects: Literal["never", "when_idle"] | Annotated[float, Field(gt=0, lt=1)] = Field(
+        "never", description="never, when_idle, or a fixed share of selling time (0 < share < 1)"
+    )
+    wip_limit_per_person: Annotated[int, Field(ge=1)] | None = None
+    cost_per_head: NonNegFloat | None = Field(None, description="yearly cost of one person")
+
+
+class ContextSwitch(Strict):
+    """Effort multiplier 1 + per_open_deal * (open deals - 1), capped at max_multiplier."""
+
+    per_open_deal: NonNegFloat = 0.0
+    max_multiplier: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 2.0
+
+
+class WipLimits(Strict):
+    """Pull limits: deals per stage (blocking upstream) and in the whole system (CONWIP)."""
+
+    stages: dict[Name, Annotated[int, Field(ge=1)]] = Field(default_factory=dict)
+    total: Annotated[int, Field(ge=1)] | None = None
+
+
+class Policy(Strict):
+    """How a plan runs its team; never changes the market."""
+
+    priority: Literal[DISCIPLINES] = "fifo"  # type: ignore[valid-type]
+    gate_threshold: Annotated[float, Field(ge=-1, le=2, allow_inf_nan=False)] = 0.0
+    handoff_hours: NonNegFloat = 0.0
+    context_switch: ContextSwitch = Field(default_factory=ContextSwitch)
+    wip_limits: WipLimits = Field(default_factory=WipLimits)
+
+
+class Plan(Strict):
+    """A staffing plan: roles plus policy."""
+
+    roles: dict[Name, Role] = Field(min_length=1)
+    policy: Policy = Field(default_factory=Policy)
+
+
+# ---------------------------------------------------------------- scenario
+
+
+class Scenario(Strict):
+    """A whole scenario file."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    horizon_days: Annotated[float, Field(gt=0, le=36_500, allow_inf_nan=False)]
+    warmup_days: NonNegFloat = 0.0
+    replications: Annotated[int, Field(ge=1, le=100_000)] = 10
+    seed: Annotated[int, Field(ge=0)] = 0
+    market: Market
+    process: Process
+    plans: dict[Name, Plan] = Field(min_length=1)
