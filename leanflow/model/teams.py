@@ -112,5 +112,11 @@ class Team:
             self.free.append(person)
 
     def open_per_person(self, local: int) -> float:
-        """Open deals of the person doing the work (pool: average per head)."""
-        return self.open[local] if self.owned else self.open_total / self.headcount
+        """Open deals on the plate of the person doing the work.
+
+        An owner juggles every deal assigned to them; a pool shares the deals it
+        has started (those in its span, less those still in its queue) per head.
+        """
+        if self.owned:
+            return self.open[local]
+        return max(0, self.open_total - len(self.desks[0].queue)) / self.headcount

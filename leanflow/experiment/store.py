@@ -1,0 +1,74 @@
+"""The results directory: every file written atomically (temp file, then rename)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import sys
+import tempfile
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from leanflow.experiment.runner import RunResult
+
+PACKAGES = ("leanflow", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyarrow")
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temp file beside ``path``, then rename it into place."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python and the packages that decide the numbers."""
+    out = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "unknown"
+    return out
+
+
+def scenario_hash(text: str) -> str:
+    """SHA-256 of the scenario as run (after overrides), canonical JSON."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def write_results(result: RunResult, out: Path, extra: dict | None = None) -> None:
+    """Write summary.csv, deals.parquet, weekly.parquet and manifest.json into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "summary.csv", lambda p: result.summary.to_csv(p, index=False, float_format="%.10g"))
+    atomic_write(out / "deals.parquet", lambda p: result.deals.to_parquet(p, index=False))
+    atomic_write(out / "weekly.parquet", lambda p: result.weekly.to_parquet(p, index=False))
+    canonical = result.scenario.model_dump_json(by_alias=True)
+    manifest = {
+        "scenario": result.scenario.name,
+        "scenario_sha256": scenario_hash(canonical),
+        "seed": result.scenario.seed,
+        "replications": int(result.summary["replication"].nunique()),
+        "plans": result.plans,
+        "versions": versions(),
+        "command": sys.argv,
+        "resolved_scenario": json.loads(canonical),
+        **(extra or {}),
+    }
+    atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def read_summary(out: Path) -> pd.DataFrame:
+    """The per plan x replication table of a results directory."""
+    return pd.read_csv(out / "summary.csv")
