@@ -45,9 +45,9 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
         except ScenarioError as e:
             bad += 1
             for line in e.errors:
-                out.print(str(line), markup=False, highlight=False)
+                print(line)
             continue
-        out.print(f"{f}: ok", markup=False, highlight=False)
+        print(f"{f}: ok")
     if bad:
         raise typer.Exit(2)
 
@@ -122,7 +122,7 @@ def main() -> None:
     try:
         rc = app(standalone_mode=False)
     except LeanflowError as e:
-        err.print(str(e), markup=False, highlight=False)
+        print(e, file=sys.stderr)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -1,0 +1,124 @@
+"""End-to-end tests of the command line, run as a user would (a subprocess)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = ROOT / "scenarios" / "default.yaml"
+SHORT = ["--set", "horizon_days=200", "--set", "warmup_days=30", "-n", "3"]
+
+
+def leanflow(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run the CLI in a subprocess, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "leanflow.cli", *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=300
+    )
+
+
+def test_run_default_writes_every_output(tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    proc = leanflow("run", str(DEFAULT), *SHORT, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "plan: resource_optimised" in proc.stdout
+    assert "plan: flow_optimised" in proc.stdout
+    assert "won revenue / week" in proc.stdout
+    summary = pd.read_csv(out / "summary.csv")
+    assert len(summary) == 2 * 3
+    assert set(summary["plan"]) == {"resource_optimised", "flow_optimised"}
+    deals = pd.read_parquet(out / "deals.parquet")
+    assert {"value", "fit", "outcome", "owner", "touch_days", "queue_days", "buyer_days", "enter_demo"} <= set(
+        deals.columns
+    )
+    weekly = pd.read_parquet(out / "weekly.parquet")
+    assert {"wip_contact", "won", "won_revenue", "week"} <= set(weekly.columns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["scenario_sha256"]) == 64
+    assert manifest["seed"] == 20261122
+    assert manifest["versions"]["simpy"]
+    assert "run" in manifest["command"]
+
+
+def test_same_seed_same_files_whatever_the_jobs(tmp_path: Path) -> None:
+    one, two = tmp_path / "j1", tmp_path / "j2"
+    for target, jobs in ((one, "1"), (two, "2")):
+        proc = leanflow("run", str(DEFAULT), *SHORT, "-j", jobs, "-o", str(target))
+        assert proc.returncode == 0, proc.stderr
+    for name in ("summary.csv", "deals.parquet", "weekly.parquet"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+
+
+def test_seed_changes_the_numbers(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert leanflow("run", str(DEFAULT), *SHORT, "-o", str(a)).returncode == 0
+    assert leanflow("run", str(DEFAULT), *SHORT, "--seed", "7", "-o", str(b)).returncode == 0
+    assert (a / "summary.csv").read_bytes() != (b / "summary.csv").read_bytes()
+
+
+def _line_starting(text: str, prefix: str) -> int:
+    return next(i + 1 for i, line in enumerate(text.splitlines()) if line.lstrip().startswith(prefix))
+
+
+def test_validate_broken_copies_print_located_errors(tmp_path: Path) -> None:
+    base = DEFAULT.read_text()
+    structural = base.replace("horizon_days: 455", "horizon_dayz: 455").replace("headcount: 14", "headcount: -3")
+    reference = base.replace("works: [demo]", "works: [demoo]")
+    files = []
+    for name, text in (("structural.yaml", structural), ("reference.yaml", reference)):
+        files.append(tmp_path / name)
+        files[-1].write_text(text)
+    proc = leanflow("validate", *map(str, files))
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    unknown = next(x for x in lines if "horizon_dayz" in x)
+    assert unknown.startswith(f"{files[0]}:{_line_starting(structural, 'horizon_dayz')}: ")
+    assert "did you mean 'horizon_days'" in unknown
+    negative = next(x for x in lines if "headcount" in x)
+    assert negative.startswith(f"{files[0]}:{_line_starting(structural, 'headcount: -3')}: ")
+    assert "plans.resource_optimised.roles.ae.headcount" in negative
+    demo = next(x for x in lines if "demoo" in x)
+    assert demo.startswith(f"{files[1]}:{_line_starting(reference, 'works: [demoo]')}: ")
+    assert ".roles.se.works" in demo
+    assert "did you mean 'demo'" in demo
+
+
+def test_validate_shipped_scenarios_ok() -> None:
+    files = sorted(str(p) for p in (ROOT / "scenarios").rglob("*.yaml"))
+    proc = leanflow("validate", *files)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run", "no-such-file.yaml"], "no-such-file.yaml"),
+        (["run", str(DEFAULT), "--set", "plans.flow_optimised.roles.sdr.headcount=-1"], "--set"),
+        (["run", str(DEFAULT), "--set", "nonsense"], "--set"),
+    ],
+)
+def test_bad_input_exits_2_without_traceback(args: list[str], needle: str, tmp_path: Path) -> None:
+    proc = leanflow(*args, "-o", str(tmp_path / "x"))
+    assert proc.returncode == 2
+    assert needle in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_init_copies_a_valid_scenario(tmp_path: Path) -> None:
+    proc = leanflow("init", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert leanflow("validate", str(tmp_path / "default.yaml")).returncode == 0
+    assert leanflow("init", str(tmp_path)).returncode == 1  # never overwrites
+
+
+def test_schema_command_writes_json(tmp_path: Path) -> None:
+    proc = leanflow("schema", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    schema = json.loads((tmp_path / "scenario.schema.json").read_text())
+    assert schema["$schema"].startswith("http://json-schema.org/draft-07")
