@@ -87,7 +87,7 @@ def run(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
     replications: Annotated[int | None, typer.Option("-n", "--replications", min=1, help="Replications.")] = None,
     seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master seed.")] = None,
-    jobs: Annotated[int | None, typer.Option("-j", "--jobs", min=1, help="Worker processes (default: all cores).")] = None,
+    jobs: Annotated[int | None, typer.Option("-j", "--jobs", min=1, help="Processes (default: all cores).")] = None,
     overrides: SetOption = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Results directory.")] = None,
 ) -> None:

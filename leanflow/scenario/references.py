@@ -72,7 +72,7 @@ def _plans(sc: Scenario) -> Iterator[tuple[Path, str]]:
                 else:
                     worked_by[stage] = role_name
             if role.prospects != "never" and "prospecting" not in kinds:
-                yield (*rpath, "prospects"), "this role prospects, but market.sources has no source of kind 'prospecting'"
+                yield (*rpath, "prospects"), "this role prospects, but market.sources has no 'prospecting' source"
             if not role.works and role.prospects == "never":
                 yield (*rpath, "works"), "the role works no stage and does not prospect"
         for stage in stage_names:
