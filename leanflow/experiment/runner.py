@@ -31,8 +31,17 @@ def run_scenario(scenario: Scenario, replications: int | None = None, jobs: int 
     tasks = [(scenario, plan, r) for plan in scenario.plans for r in range(n)]
     results = run_tasks(run_replication, tasks, jobs, label="replications")
     summary = pd.DataFrame([{"plan": r.plan, "replication": r.replication, **r.metrics} for r in results])
-    deals = pd.concat([r.deals for r in results], ignore_index=True)
-    weekly = pd.concat([r.weekly for r in results], ignore_index=True)
-    for df in (summary, deals, weekly):
-        df["plan"] = pd.Categorical(df["plan"], categories=list(scenario.plans))
-    return RunResult(scenario, summary, deals, weekly)
+    summary["plan"] = pd.Categorical(summary["plan"], categories=list(scenario.plans))
+    return RunResult(scenario, summary, _stack([r.deals for r in results]), _stack([r.weekly for r in results]))
+
+
+def _stack(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate per-run tables, keeping categorical columns categorical (union of categories)."""
+    if len(frames) == 1:
+        return frames[0]
+    cats = {c for c in frames[0].columns if isinstance(frames[0][c].dtype, pd.CategoricalDtype)}
+    for c in cats:
+        union = pd.api.types.union_categoricals([f[c] for f in frames]).categories
+        for f in frames:
+            f[c] = f[c].cat.set_categories(union)
+    return pd.concat(frames, ignore_index=True)

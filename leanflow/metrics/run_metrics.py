@@ -59,7 +59,7 @@ def run_metrics(rd: RunData) -> dict[str, float]:
     won, lost = in_window & (outcome == WON), in_window & (outcome == LOST)
     stale, disq = in_window & (outcome == STALE), in_window & (outcome == DISQUALIFIED)
     cycle = (closed - created)[won]
-    headcount = int(len(rd.person_role))
+    headcount = len(rd.person_role)
     m: dict[str, float] = {
         "leads": float(made.sum()),
         "qualified": float((made & (c["qualified"] == 1)).sum()),

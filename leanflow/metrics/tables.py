@@ -65,33 +65,29 @@ def deals_table(rd: RunData) -> pd.DataFrame:
     c = rd.cols
     sc = rd.scenario
     people = [f"{role}-{i + 1}" for role, spec in sc.plans[rd.plan].roles.items() for i in range(spec.headcount)]
-    owner = np.asarray([*people, ""], dtype=object)[np.where(c["owner"] >= 0, c["owner"], len(people))]
-    df = pd.DataFrame(
-        {
-            "plan": rd.plan,
-            "replication": rd.replication,
-            "deal_id": c["deal_id"],
-            "source": pd.Categorical.from_codes(c["source"], list(sc.market.sources)),
-            "segment": pd.Categorical.from_codes(c["segment"], list(sc.market.segments)),
-            "value": c["value"],
-            "fit": c["fit"],
-            "qualified": c["qualified"].astype(bool),
-            "created": c["created"],
-            "closed": c["closed"],
-            "outcome": pd.Categorical.from_codes(c["outcome"], list(OUTCOMES)),
-            "stage": pd.Categorical.from_codes(c["stage"], rd.stages),
-            "state": pd.Categorical.from_codes(c["state"], list(STATES)),
-            "owner": owner,
-            "handoffs": c["handoffs"],
-            "touch_days": c["touch_days"],
-            "queue_days": c["queue_days"],
-            "buyer_days": c["buyer_days"],
-            "blocked_days": c["blocked_days"],
-        }
-    )
-    stage_cols = {}
+    columns = {
+        "plan": pd.Categorical.from_codes(np.zeros(len(c["deal_id"]), dtype=np.int8), [rd.plan]),
+        "replication": np.full(len(c["deal_id"]), rd.replication, dtype=np.int32),
+        "deal_id": c["deal_id"],
+        "source": pd.Categorical.from_codes(c["source"], list(sc.market.sources)),
+        "segment": pd.Categorical.from_codes(c["segment"], list(sc.market.segments)),
+        "value": c["value"],
+        "fit": c["fit"],
+        "qualified": c["qualified"].astype(bool),
+        "created": c["created"],
+        "closed": c["closed"],
+        "outcome": pd.Categorical.from_codes(c["outcome"], list(OUTCOMES)),
+        "stage": pd.Categorical.from_codes(c["stage"], rd.stages),
+        "state": pd.Categorical.from_codes(c["state"], list(STATES)),
+        "owner": pd.Categorical.from_codes(c["owner"], people),
+        "handoffs": c["handoffs"].astype(np.int32),
+        "touch_days": c["touch_days"],
+        "queue_days": c["queue_days"],
+        "buyer_days": c["buyer_days"],
+        "blocked_days": c["blocked_days"],
+    }
     for s, name in enumerate(rd.stages):
-        stage_cols[f"enter_{name}"] = rd.enter[:, s]
-        stage_cols[f"start_{name}"] = rd.start[:, s]
-        stage_cols[f"done_{name}"] = rd.done[:, s]
-    return pd.concat([df, pd.DataFrame(stage_cols)], axis=1)
+        columns[f"enter_{name}"] = rd.enter[:, s]
+        columns[f"start_{name}"] = rd.start[:, s]
+        columns[f"done_{name}"] = rd.done[:, s]
+    return pd.DataFrame(columns, copy=False)

@@ -20,7 +20,7 @@ def weekly_table(rd: RunData) -> pd.DataFrame:
     week_of = np.clip(np.searchsorted(edges, c["closed"][won], side="right") - 1, 0, len(length) - 1)
     df = pd.DataFrame(
         {
-            "plan": rd.plan,
+            "plan": pd.Categorical([rd.plan] * len(length)),
             "replication": rd.replication,
             "week": np.arange(len(length)),
             "start_day": edges[:-1],
