@@ -7,7 +7,7 @@ import pytest
 
 from leanflow.experiment.runner import run_scenario
 from leanflow.metrics import run_data
-from leanflow.model import simulate
+from leanflow.model import Funnel, simulate
 from leanflow.model.records import OPEN, STALE
 from leanflow.random import replication_seed
 from leanflow.scenario import load_scenario_text
@@ -105,16 +105,21 @@ def test_stage_wip_limit_holds(scenario) -> None:
     assert rd.cols["blocked_days"].max() > 0, "the limit never bit: the test proves nothing"
 
 
-def test_per_person_wip_limit_holds(scenario) -> None:
-    rd = _run(scenario, "specialised")
-    ae = rd.person_role == 1
-    first, last = rd.stages.index("demo"), rd.stages.index("close")
-    owner = rd.cols["owner"]
-    end = np.where(np.isnan(rd.cols["closed"]), rd.horizon, rd.cols["closed"])
-    left = np.where(np.isnan(rd.leave[:, last]), end, rd.leave[:, last])
-    for person in np.flatnonzero(ae):
-        mine = owner == person
-        assert _max_concurrent(rd.enter[mine, first], left[mine]) <= 6
+@pytest.mark.parametrize(("plan", "team", "limit"), [("specialised", 1, 6), ("full_cycle", 0, 15)])
+def test_per_person_wip_limit_holds(scenario, plan: str, team: int, limit: int) -> None:
+    """Also for reps who prospect: they stop making leads while at their limit."""
+    funnel = Funnel(scenario, plan, replication_seed(scenario.seed, 0))
+    ae = funnel.teams[team]
+    peaks: list[int] = []
+
+    def probe():
+        while True:
+            peaks.append(max(ae.open))
+            yield funnel.env.timeout(0.05)
+
+    funnel.env.process(probe())
+    funnel.run()
+    assert max(peaks) == limit, "the per-person limit is either broken or never reached"
 
 
 def test_no_deal_goes_longer_than_stale_after_without_contact(scenario) -> None:

@@ -41,20 +41,8 @@ LN2 = math.log(2.0)
 class StageRun:
     """Per-stage constants of a plan, resolved once."""
 
-    __slots__ = (
-        "base",
-        "gate",
-        "has_buyer",
-        "index",
-        "lost_share",
-        "noise",
-        "per_fit",
-        "span_end",
-        "span_start",
-        "team",
-        "team_index",
-        "wip",
-    )  # fmt: skip
+    __slots__ = ("admits", "base", "certain", "gate", "has_buyer", "index", "lost_share", "may_block", "noise",
+                 "per_fit", "pool", "span_end", "team", "team_index", "wip")  # fmt: skip  # fmt: skip
 
 
 class Funnel:
@@ -70,6 +58,7 @@ class Funnel:
         self.next_id = 0
         policy = self.plan.policy
         self.discipline = policy.priority
+        self.fifo = policy.priority == "fifo"
         self.handoff_hours = policy.handoff_hours
         self.switch_cost = policy.context_switch.per_open_deal
         self.switch_max = policy.context_switch.max_multiplier
@@ -78,6 +67,7 @@ class Funnel:
         self.decay = LN2 / buyer.cold_half_life_days if buyer.cold_half_life_days else 0.0
         self.stale_after = buyer.stale_after_days
         self.teams = self._build_teams()
+        self.n_teams = len(self.teams)
         self.stages = self._build_stages()
         self.ungated = int(not any(st.gate for st in self.stages))
         self.remaining = self._expected_remaining_effort()
@@ -106,7 +96,11 @@ class Funnel:
             r.team_index = next(k for k, t in enumerate(self.teams) if spec.name in t.role.works)
             r.team = self.teams[r.team_index]
             span = sorted(names.index(w) for w in r.team.role.works)
-            r.span_start, r.span_end = i == span[0], i == span[-1]
+            # a deal is admitted to a role's span (an owner, WIP and context-switch counts)
+            # only when something depends on it
+            needs_admission = r.team.owned or r.team.limit is not None or self.switch_cost > 0
+            r.admits = i == span[0] and needs_admission
+            r.span_end = i == span[-1]
             r.wip = simpy.Resource(self.env, limits[spec.name]) if spec.name in limits else None
             r.base, r.per_fit = spec.advance.base, spec.advance.per_fit
             last = i == self.n_stages - 1
@@ -114,6 +108,9 @@ class Funnel:
             r.gate = spec.gate is not None
             r.noise = spec.gate.noise if spec.gate else 0.0
             r.has_buyer = spec.buyer_days is not None
+            r.may_block = i > 0 and r.wip is not None
+            r.pool = None if r.team.owned else r.team.desks[0]
+            r.certain = r.base >= 1.0 and r.per_fit == 0.0 and not self.decay
             runs.append(r)
         return runs
 
@@ -168,9 +165,13 @@ class Funnel:
         else:
             share = float(mode)
             priority, gap = PROTECTED_PRIORITY, chunk * (1.0 - share) / share
+        # a prospector who keeps what they make stops while at their WIP limit
+        capped = team.owned and team.limit is not None and self.stages[0].team_index == ti
         while True:
             if gap:
                 yield env.timeout(gap)
+            while capped and team.open[local] >= team.limit:
+                yield team.room(local)
             req = desk.request(priority=priority)
             yield req
             who = team.take(local, person)
@@ -182,7 +183,7 @@ class Funnel:
             self._spawn(source, prospector=(ti, who))
 
     def _spawn(self, source: int, slot=None, prospector: tuple[int, int] | None = None) -> None:
-        d = Deal(self.next_id, source, self.factories[source].next(), self.env.now, self.n_stages, len(self.teams))
+        d = Deal(self.next_id, source, self.factories[source].next(), self.env.now, self.n_stages, self.n_teams)
         self.next_id += 1
         d.qualified = self.ungated
         self.live[d.id] = d
@@ -195,18 +196,9 @@ class Funnel:
 
     # ------------------------------------------------------------ waiting with a deadline
 
-    def _deadline(self, d: Deal) -> float | None:
-        """When the deal goes stale if nobody contacts it (None: never)."""
-        if self.stale_after is None:
-            return None
-        return (d.done[d.stage - 1] if d.stage else d.created) + self.stale_after
-
-    def _wait(self, event: simpy.Event, deadline: float | None) -> Generator:
-        """Wait for ``event`` until ``deadline``; the result says whether it came."""
-        if deadline is None:
-            yield event
-            return True
-        remaining = deadline - self.env.now
+    def _wait(self, event: simpy.Event, d: Deal) -> Generator:
+        """Wait for ``event`` until the deal would go stale; the result says whether it came."""
+        remaining = d.last_contact + self.stale_after - self.env.now
         if remaining > 0:
             yield event | self.env.timeout(remaining)
         return event.triggered
@@ -215,92 +207,118 @@ class Funnel:
 
     def _deal(self, d: Deal, conwip_slot) -> Generator:
         env = self.env
+        patient = self.stale_after is None  # no deadline: wait for events directly (fast path)
         if self.conwip is not None and conwip_slot is None:
             conwip_slot = self.conwip.request(priority=0)
-            if not (yield from self._wait(conwip_slot, self._deadline(d))):
+            if patient:
+                yield conwip_slot
+            elif not (yield from self._wait(conwip_slot, d)):
                 conwip_slot.cancel()
                 return self._close(d, STALE, conwip_slot, None)
         held_slot = None
         ready = d.created
+        base = d.base
+        fifo, switch_cost, decay, timeout = self.fifo, self.switch_cost, self.decay, env.timeout
         for st in self.stages:
             s = st.index
-            d.stage = s
-            slot = None
             if st.wip is not None:
-                d.state = BLOCKED if s else ADMISSION
                 slot = st.wip.request()
-                if not (yield from self._wait(slot, self._deadline(d))):
+                if patient:
+                    yield slot
+                elif not (yield from self._wait(slot, d)):
                     slot.cancel()
                     return self._close(d, STALE, conwip_slot, held_slot)
-            if held_slot is not None:
+                if held_slot is not None:
+                    held_slot.resource.release(held_slot)
+                held_slot = slot
+            elif held_slot is not None:
                 held_slot.resource.release(held_slot)
-            held_slot = slot
-            d.enter[s] = env.now
-            if s:
-                d.blocked += env.now - ready
+                held_slot = None
+            d.stage = s
+            now = d.enter[s] = env.now
+            if st.may_block:
+                d.blocked += now - ready
             team = st.team
             ti = st.team_index
-            if st.span_start and d.owners[ti] < 0:
-                d.state = ADMISSION
+            if st.admits and d.owners[ti] == -1:
                 ev = team.admit(d.owners, ti)
-                if ev is not None and not (yield from self._wait(ev, self._deadline(d))):
-                    team.cancel_admission(ev)
-                    return self._close(d, STALE, conwip_slot, held_slot)
+                if ev is not None:
+                    if patient:
+                        yield ev
+                    elif not (yield from self._wait(ev, d)):
+                        team.cancel_admission(ev)
+                        return self._close(d, STALE, conwip_slot, held_slot)
             local = d.owners[ti]
-            desk = team.desk(local)
-            d.state = QUEUED
-            t_ready = env.now
-            req = desk.request() if self.discipline == "fifo" else desk.request(priority=self._priority(d, s))
-            if not (yield from self._wait(req, self._deadline(d))):
+            desk = st.pool or team.desks[local]
+            req = desk.request() if fifo else desk.request(priority=self._priority(d, s))
+            if patient:
+                yield req
+            elif not (yield from self._wait(req, d)):
                 req.cancel()
                 return self._close(d, STALE, conwip_slot, held_slot)
-            person = team.take(local, d.last_person)
+            if st.pool is None:
+                person = team.people[local]
+            else:
+                person = d.last_person
+                free = team.free
+                if person in free:
+                    free.remove(person)
+                else:
+                    person = free.pop()
             now = env.now
-            d.queue += now - t_ready
             d.start[s] = now
             d.person[s] = person
-            d.state = WORKED
-            hours = d.lead.effort[s]
-            if self.switch_cost:
-                hours *= min(self.switch_max, 1.0 + self.switch_cost * max(0.0, team.open_per_person(local) - 1.0))
+            hours = d.eff[base + s]
+            if switch_cost:
+                hours *= min(self.switch_max, 1.0 + switch_cost * max(0.0, team.open_per_person(local) - 1.0))
             if d.last_person >= 0 and person != d.last_person:
                 d.handoffs += 1
                 hours += self.handoff_hours
-            work = hours * team.days_per_hour
-            yield env.timeout(work)
+            yield timeout(hours * team.days_per_hour)
             desk.release(req)
-            team.give_back(person)
-            d.touch += work
+            if st.pool is not None:
+                team.free.append(person)
             d.last_person = person
-            now = env.now
-            d.done[s] = now
-            cooled = now - work - ready  # every day since the last buyer reply was spent waiting on us
-            lead = d.lead
-            if st.gate and lead.fit + st.noise * lead.z[s] < self.threshold:
-                return self._close(d, DISQUALIFIED, conwip_slot, held_slot)
+            now = d.last_contact = d.done[s] = env.now
             if st.gate:
+                if d.fit + st.noise * d.z[base + s] < self.threshold:
+                    return self._close(d, DISQUALIFIED, conwip_slot, held_slot)
                 d.qualified = 1
             if st.has_buyer:
-                d.state = BUYER
-                wait = lead.buyer[s]
-                if self.stale_after is not None and wait >= self.stale_after:
+                wait = d.buy[base + s]
+                if not patient and wait >= self.stale_after:
                     yield env.timeout(self.stale_after)
                     d.buyer += self.stale_after
                     return self._close(d, STALE, conwip_slot, held_slot)
                 yield env.timeout(wait)
                 d.buyer += wait
             ready = env.now
-            p = st.base + st.per_fit * lead.fit
+            if st.span_end and d.owners[ti] >= 0:
+                self._leave_team(d, ti)
+            if st.certain:
+                continue
+            p = st.base + st.per_fit * d.fit
             p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
-            if self.decay:
-                p *= math.exp(-self.decay * cooled)
-            u = lead.u[s]
+            if decay:  # every day from the last buyer reply to this touch was spent waiting on us
+                p *= math.exp(-decay * (d.start[s] - ready))
+            u = d.u[base + s]
             if u >= p:
                 lost = (u - p) / (1.0 - p) < st.lost_share
                 return self._close(d, LOST if lost else DISQUALIFIED, conwip_slot, held_slot)
-            if st.span_end:
-                self._leave_team(d, ti)
         return self._close(d, WON, conwip_slot, held_slot)
+
+    def _open_state(self, d: Deal) -> int:
+        """Where an open deal is at the horizon, read off its timestamps."""
+        s = d.stage
+        if d.enter[s] != d.enter[s]:  # not entered yet: waiting for the first stage's slot
+            return ADMISSION
+        if d.done[s] == d.done[s]:
+            wait = d.buy[d.base + s] if self.stages[s].has_buyer else 0.0
+            return BLOCKED if d.last_contact + wait <= self.env.now else BUYER
+        if d.start[s] == d.start[s]:
+            return WORKED
+        st = self.stages[s]
+        return ADMISSION if st.admits and d.owners[st.team_index] == -1 else QUEUED
 
     def _leave_team(self, d: Deal, ti: int) -> None:
         """The deal leaves a role's span; an owning role's person is remembered as owner."""
@@ -316,10 +334,10 @@ class Funnel:
         if disc == "latest_stage_first":
             return -s
         if disc == "highest_value_first":
-            return -d.lead.value
+            return -d.value
         if disc == "oldest_first":
             return d.created
-        return -d.lead.value / max(self.remaining[d.lead.segment][s], 1e-9)
+        return -d.value / max(self.remaining[d.segment][s], 1e-9)
 
     def _close(self, d: Deal, outcome: int, conwip_slot, held_slot) -> None:
         d.outcome = outcome
@@ -348,6 +366,7 @@ class Funnel:
         finally:
             gc.set_threshold(*thresholds)
         for d in self.live.values():
+            d.state = self._open_state(d)
             self.records.add(d)
         if len(self.records) != self.next_id:
             raise SimulationError(f"conservation broken: {self.next_id} leads created, {len(self.records)} recorded")

@@ -8,8 +8,6 @@ therefore the same lead under every plan, however the plans route it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from leanflow.random import stream
@@ -39,17 +37,9 @@ def poisson_arrivals(src: PoissonSource, horizon: float, rng: np.random.Generato
     return times[keep]
 
 
-@dataclass(slots=True)
-class LeadDraw:
-    """One lead's attributes and per-stage draws (plain Python floats, fast to index)."""
-
-    segment: int
-    value: float
-    fit: float
-    effort: list[float]
-    buyer: list[float]
-    u: list[float]
-    z: list[float]
+Lead = tuple[int, float, float, list[float], list[float], list[float], list[float], int]
+"""segment, value, fit, then flat per-stage effort, buyer-wait, outcome-uniform and gate-normal
+lists of the lead's block, and the offset of this lead's first stage in them."""
 
 
 class LeadFactory:
@@ -67,33 +57,41 @@ class LeadFactory:
         self._segs = segs
         self._effort_scale = np.array([s.effort_scale for s in segs])
         self._buyer_scale = np.array([s.buyer_scale for s in segs])
-        self._queue: list[LeadDraw] = []
+        self._n = len(sc.process.stages)
+        self._has_buyer = any(st.buyer_days for st in sc.process.stages)
+        self._has_gate = any(st.gate for st in sc.process.stages)
+        self._buyer: list[float] = []
+        self._z: list[float] = []
+        self._row = BLOCK
 
-    def next(self) -> LeadDraw:
+    def next(self) -> Lead:
         """The next lead of this source."""
-        if not self._queue:
-            self._queue = self._block()[::-1]
-        return self._queue.pop()
+        if self._row == BLOCK:
+            self._block()
+        row = self._row
+        self._row += 1
+        return (self._seg[row], self._value[row], self._fit[row], self._effort, self._buyer, self._u, self._z,
+                row * self._n)  # fmt: skip
 
-    def _block(self) -> list[LeadDraw]:
+    def _block(self) -> None:
         stages = self._sc.process.stages
+        n = self._n
         seg = np.minimum(np.searchsorted(self._cum_share, self._attr.random(BLOCK), side="right"), len(self._segs) - 1)
         values = np.stack([s.deal_value.sample(self._attr, BLOCK) for s in self._segs])
         fits = np.stack([s.fit.sample(self._attr, BLOCK) for s in self._segs])
         rows = np.arange(BLOCK)
-        value, fit = values[seg, rows], np.clip(fits[seg, rows], 0.0, 1.0)
         effort = np.stack([st.effort_hours.sample(self._eff, BLOCK) for st in stages], axis=1)
         effort *= self._effort_scale[seg, None]
-        buyer = np.stack(
-            [st.buyer_days.sample(self._buy, BLOCK) if st.buyer_days else np.zeros(BLOCK) for st in stages], axis=1
-        )
-        buyer *= self._buyer_scale[seg, None]
-        u = self._out.random((BLOCK, len(stages)))
-        z = self._out.standard_normal((BLOCK, len(stages)))
-        return [
-            LeadDraw(int(s), float(v), float(f), e, b, uu, zz)
-            for s, v, f, e, b, uu, zz in zip(
-                seg.tolist(), value.tolist(), fit.tolist(), effort.tolist(), buyer.tolist(), u.tolist(), z.tolist(),
-                strict=True,
+        self._seg = seg.tolist()
+        self._value = values[seg, rows].tolist()
+        self._fit = np.clip(fits[seg, rows], 0.0, 1.0).tolist()
+        self._effort = effort.ravel().tolist()
+        if self._has_buyer:
+            buyer = np.stack(
+                [st.buyer_days.sample(self._buy, BLOCK) if st.buyer_days else np.zeros(BLOCK) for st in stages], axis=1
             )
-        ]
+            self._buyer = (buyer * self._buyer_scale[seg, None]).ravel().tolist()
+        self._u = self._out.random(BLOCK * n).tolist()
+        if self._has_gate:
+            self._z = self._out.standard_normal(BLOCK * n).tolist()
+        self._row = 0

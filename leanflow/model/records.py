@@ -7,16 +7,17 @@ leads fit in memory; ``leanflow.metrics`` turns these into pandas tables.
 from __future__ import annotations
 
 from array import array
-from dataclasses import dataclass, field
 
 import numpy as np
+
+from leanflow.model.leads import Lead
 
 OUTCOMES = ("open", "won", "lost", "stale", "disqualified")
 OPEN, WON, LOST, STALE, DISQUALIFIED = range(5)
 STATES = ("closed", "admission", "queued", "worked", "buyer", "blocked")
 CLOSED, ADMISSION, QUEUED, WORKED, BUYER, BLOCKED = range(6)
 
-SCALARS_F = ("value", "fit", "created", "closed", "touch_days", "queue_days", "buyer_days", "blocked_days")
+SCALARS_F = ("value", "fit", "created", "closed", "buyer_days", "blocked_days")
 SCALARS_I = ("deal_id", "source", "segment", "outcome", "stage", "state", "handoffs", "qualified", "owner")
 STAGE_F = ("enter", "start", "done")
 
@@ -25,42 +26,25 @@ class Deal:
     """A deal in flight: its pre-drawn lead and what has happened to it so far."""
 
     __slots__ = (
-        "blocked",
-        "buyer",
-        "closed",
-        "created",
-        "done",
-        "enter",
-        "handoffs",
-        "id",
-        "last_person",
-        "lead",
-        "outcome",
-        "owner",
-        "owners",
-        "person",
-        "qualified",
-        "queue",
-        "source",
-        "stage",
-        "start",
-        "state",
-        "touch",
+        "base", "blocked", "buy", "buyer", "closed", "created", "done", "eff", "enter", "fit", "handoffs", "id",
+        "last_contact", "last_person", "outcome", "owner", "owners", "person", "qualified", "queue", "segment",
+        "source", "stage", "start", "state", "u", "value", "z",
     )  # fmt: skip
 
-    def __init__(self, deal_id: int, source: int, lead, created: float, n_stages: int, n_teams: int) -> None:
+    def __init__(self, deal_id: int, source: int, lead: Lead, created: float, n_stages: int, n_teams: int) -> None:
         nan = float("nan")
         self.id = deal_id
         self.source = source
-        self.lead = lead
+        self.segment, self.value, self.fit, self.eff, self.buy, self.u, self.z, self.base = lead
         self.created = created
+        self.last_contact = created
         self.enter = [nan] * n_stages
         self.start = [nan] * n_stages
         self.done = [nan] * n_stages
         self.person = [-1] * n_stages
         self.stage = 0
         self.state = ADMISSION
-        self.touch = self.queue = self.buyer = self.blocked = 0.0
+        self.buyer = self.blocked = 0.0
         self.handoffs = 0
         self.last_person = -1
         self.owners = [-1] * n_teams
@@ -70,45 +54,25 @@ class Deal:
         self.owner = -1
 
 
-@dataclass
 class Records:
-    """Everything one run of one plan produced, in columns."""
+    """Everything one run of one plan produced, in interleaved columns (a few appends per deal)."""
 
-    n_stages: int
-    scalars: dict[str, array] = field(default_factory=dict)
-    stages: dict[str, array] = field(default_factory=dict)
-    person: array = field(default_factory=lambda: array("q"))
-    prospecting: dict[str, array] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self.scalars = {k: array("d") for k in SCALARS_F} | {k: array("q") for k in SCALARS_I}
-        self.stages = {k: array("d") for k in STAGE_F}
-        self.prospecting = {"person": array("q"), "start": array("d"), "end": array("d")}
+    def __init__(self, n_stages: int) -> None:
+        self.n_stages = n_stages
+        self._f = array("d")  # SCALARS_F, interleaved per deal
+        self._i = array("q")  # SCALARS_I, interleaved per deal
+        self._stages = {k: array("d") for k in STAGE_F}
+        self._person = array("q")
+        self.prospecting: dict[str, array] = {"person": array("q"), "start": array("d"), "end": array("d")}
 
     def add(self, d: Deal) -> None:
         """Append one finished (or, at the horizon, open) deal."""
-        s = self.scalars
-        s["value"].append(d.lead.value)
-        s["fit"].append(d.lead.fit)
-        s["created"].append(d.created)
-        s["closed"].append(d.closed)
-        s["touch_days"].append(d.touch)
-        s["queue_days"].append(d.queue)
-        s["buyer_days"].append(d.buyer)
-        s["blocked_days"].append(d.blocked)
-        s["deal_id"].append(d.id)
-        s["source"].append(d.source)
-        s["segment"].append(d.lead.segment)
-        s["outcome"].append(d.outcome)
-        s["stage"].append(d.stage)
-        s["state"].append(d.state)
-        s["handoffs"].append(d.handoffs)
-        s["qualified"].append(d.qualified)
-        s["owner"].append(d.owner)
-        self.stages["enter"].extend(d.enter)
-        self.stages["start"].extend(d.start)
-        self.stages["done"].extend(d.done)
-        self.person.extend(d.person)
+        self._f.extend((d.value, d.fit, d.created, d.closed, d.buyer, d.blocked))
+        self._i.extend((d.id, d.source, d.segment, d.outcome, d.stage, d.state, d.handoffs, d.qualified, d.owner))
+        self._stages["enter"].extend(d.enter)
+        self._stages["start"].extend(d.start)
+        self._stages["done"].extend(d.done)
+        self._person.extend(d.person)
 
     def add_prospecting(self, person: int, start: float, end: float) -> None:
         """Append one stretch of prospecting work."""
@@ -117,14 +81,21 @@ class Records:
         self.prospecting["end"].append(end)
 
     def __len__(self) -> int:
-        return len(self.scalars["deal_id"])
+        return len(self._i) // len(SCALARS_I)
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Per-deal columns as numpy arrays (no copy)."""
-        return {k: np.frombuffer(v, dtype="f8" if v.typecode == "d" else "i8") for k, v in self.scalars.items()}
+        """Per-deal columns as numpy arrays, with touch and queue days summed over stages."""
+        f = np.frombuffer(self._f, dtype="f8").reshape(-1, len(SCALARS_F))
+        i = np.frombuffer(self._i, dtype="i8").reshape(-1, len(SCALARS_I))
+        enter, start, done = (self.stage_matrix(k) for k in STAGE_F)
+        return (
+            {k: np.ascontiguousarray(f[:, j]) for j, k in enumerate(SCALARS_F)}
+            | {k: np.ascontiguousarray(i[:, j]) for j, k in enumerate(SCALARS_I)}
+            | {"touch_days": np.nansum(done - start, axis=1), "queue_days": np.nansum(start - enter, axis=1)}
+        )
 
     def stage_matrix(self, name: str) -> np.ndarray:
         """A (deals x stages) matrix of one per-stage column ('enter', 'start', 'done' or 'person')."""
-        col = self.person if name == "person" else self.stages[name]
-        arr = np.frombuffer(col, dtype="f8" if col.typecode == "d" else "i8")
-        return arr.reshape(-1, self.n_stages)
+        if name == "person":
+            return np.frombuffer(self._person, dtype="i8").reshape(-1, self.n_stages)
+        return np.frombuffer(self._stages[name], dtype="f8").reshape(-1, self.n_stages)

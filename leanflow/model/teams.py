@@ -39,6 +39,7 @@ class Team:
         self.open_total = 0
         self.limit = role.wip_limit_per_person
         self.waiting: deque[tuple[simpy.Event, list[int], int]] = deque()
+        self._room: list[simpy.Event | None] = [None] * role.headcount
 
     # ------------------------------------------------------------ ownership span
 
@@ -53,8 +54,10 @@ class Team:
         return None
 
     def admit_to(self, owner_slot: list[int], index: int, person: int) -> None:
-        """Take a deal into the span with a given owner (the person who prospected it)."""
-        self._assign(owner_slot, index, person - self.people[0])
+        """Give a deal to the person who prospected it, if under their WIP limit (else it is admitted as usual)."""
+        local = person - self.people[0]
+        if self.limit is None or self.open[local] < self.limit:
+            self._assign(owner_slot, index, local)
 
     def cancel_admission(self, ev: simpy.Event) -> None:
         """Withdraw a deal that stopped waiting for admission."""
@@ -63,10 +66,21 @@ class Team:
                 self.waiting.remove(item)
                 return
 
+    def room(self, local: int) -> simpy.Event:
+        """An event that fires when one of this person's deals leaves the span."""
+        ev = self._room[local]
+        if ev is None:
+            ev = self._room[local] = self.env.event()
+        return ev
+
     def leave(self, local: int) -> None:
         """A deal leaves this role's span; admit the next waiting deal if any."""
         self.open[local] -= 1
         self.open_total -= 1
+        ev = self._room[local]
+        if ev is not None:
+            self._room[local] = None
+            ev.succeed()
         while self.waiting:
             person = self._pick_admission()
             if person is None:
