@@ -21,7 +21,6 @@ from leanflow.model.records import (
     ADMISSION,
     BLOCKED,
     BUYER,
-    CLOSED,
     DISQUALIFIED,
     LOST,
     QUEUED,
@@ -41,8 +40,25 @@ LN2 = math.log(2.0)
 class StageRun:
     """Per-stage constants of a plan, resolved once."""
 
-    __slots__ = ("admits", "base", "certain", "gate", "has_buyer", "index", "lost_share", "may_block", "noise",
-                 "per_fit", "pool", "span_end", "team", "team_index", "wip")  # fmt: skip  # fmt: skip
+    __slots__ = (
+        "admits",
+        "base",
+        "certain",
+        "done_at",
+        "gate",
+        "has_buyer",
+        "index",
+        "lost_share",
+        "may_block",
+        "noise",
+        "per_fit",
+        "pool",
+        "span_end",
+        "start_at",
+        "team",
+        "team_index",
+        "wip",
+    )  # fmt: skip  # fmt: skip
 
 
 class Funnel:
@@ -70,6 +86,7 @@ class Funnel:
         self.n_teams = len(self.teams)
         self.stages = self._build_stages()
         self.ungated = int(not any(st.gate for st in self.stages))
+        self.admitting = any(st.admits for st in self.stages)
         self.remaining = self._expected_remaining_effort()
         self.conwip = simpy.PriorityResource(self.env, policy.wip_limits.total) if policy.wip_limits.total else None
         self.source_names = list(sc.market.sources)
@@ -108,6 +125,7 @@ class Funnel:
             r.gate = spec.gate is not None
             r.noise = spec.gate.noise if spec.gate else 0.0
             r.has_buyer = spec.buyer_days is not None
+            r.start_at, r.done_at = self.n_stages + i, 2 * self.n_stages + i  # offsets in Deal.times
             r.may_block = i > 0 and r.wip is not None
             r.pool = None if r.team.owned else r.team.desks[0]
             r.certain = r.base >= 1.0 and r.per_fit == 0.0 and not self.decay
@@ -234,8 +252,7 @@ class Funnel:
             elif held_slot is not None:
                 held_slot.resource.release(held_slot)
                 held_slot = None
-            d.stage = s
-            now = d.enter[s] = env.now
+            now = d.times[s] = env.now
             if st.may_block:
                 d.blocked += now - ready
             team = st.team
@@ -266,7 +283,7 @@ class Funnel:
                 else:
                     person = free.pop()
             now = env.now
-            d.start[s] = now
+            d.times[st.start_at] = now
             d.person[s] = person
             hours = d.eff[base + s]
             if switch_cost:
@@ -279,7 +296,7 @@ class Funnel:
             if st.pool is not None:
                 team.free.append(person)
             d.last_person = person
-            now = d.last_contact = d.done[s] = env.now
+            now = d.last_contact = d.times[st.done_at] = env.now
             if st.gate:
                 if d.fit + st.noise * d.z[base + s] < self.threshold:
                     return self._close(d, DISQUALIFIED, conwip_slot, held_slot)
@@ -300,7 +317,7 @@ class Funnel:
             p = st.base + st.per_fit * d.fit
             p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
             if decay:  # every day from the last buyer reply to this touch was spent waiting on us
-                p *= math.exp(-decay * (d.start[s] - ready))
+                p *= math.exp(-decay * (d.times[st.start_at] - ready))
             u = d.u[base + s]
             if u >= p:
                 lost = (u - p) / (1.0 - p) < st.lost_share
@@ -309,15 +326,17 @@ class Funnel:
 
     def _open_state(self, d: Deal) -> int:
         """Where an open deal is at the horizon, read off its timestamps."""
-        s = d.stage
-        if d.enter[s] != d.enter[s]:  # not entered yet: waiting for the first stage's slot
+        t = d.times
+        entered = [s for s in range(self.n_stages) if t[s] == t[s]]
+        if not entered:  # waiting for the first stage's slot
             return ADMISSION
-        if d.done[s] == d.done[s]:
+        s = entered[-1]
+        st = self.stages[s]
+        if t[st.done_at] == t[st.done_at]:
             wait = d.buy[d.base + s] if self.stages[s].has_buyer else 0.0
             return BLOCKED if d.last_contact + wait <= self.env.now else BUYER
-        if d.start[s] == d.start[s]:
+        if t[st.start_at] == t[st.start_at]:
             return WORKED
-        st = self.stages[s]
         return ADMISSION if st.admits and d.owners[st.team_index] == -1 else QUEUED
 
     def _leave_team(self, d: Deal, ti: int) -> None:
@@ -342,13 +361,14 @@ class Funnel:
     def _close(self, d: Deal, outcome: int, conwip_slot, held_slot) -> None:
         d.outcome = outcome
         d.closed = self.env.now
-        d.state = CLOSED
-        for ti, local in enumerate(d.owners):
-            if local >= 0:
-                self._leave_team(d, ti)
-        for slot in (held_slot, conwip_slot):
-            if slot is not None:
-                slot.resource.release(slot)
+        if self.admitting:
+            for ti, local in enumerate(d.owners):
+                if local >= 0:
+                    self._leave_team(d, ti)
+        if held_slot is not None:
+            held_slot.resource.release(held_slot)
+        if conwip_slot is not None:
+            conwip_slot.resource.release(conwip_slot)
         del self.live[d.id]
         self.records.add(d)
 

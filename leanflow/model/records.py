@@ -18,7 +18,7 @@ STATES = ("closed", "admission", "queued", "worked", "buyer", "blocked")
 CLOSED, ADMISSION, QUEUED, WORKED, BUYER, BLOCKED = range(6)
 
 SCALARS_F = ("value", "fit", "created", "closed", "buyer_days", "blocked_days")
-SCALARS_I = ("deal_id", "source", "segment", "outcome", "stage", "state", "handoffs", "qualified", "owner")
+SCALARS_I = ("deal_id", "source", "segment", "outcome", "state", "handoffs", "qualified", "owner")
 STAGE_F = ("enter", "start", "done")
 
 
@@ -26,9 +26,9 @@ class Deal:
     """A deal in flight: its pre-drawn lead and what has happened to it so far."""
 
     __slots__ = (
-        "base", "blocked", "buy", "buyer", "closed", "created", "done", "eff", "enter", "fit", "handoffs", "id",
+        "base", "blocked", "buy", "buyer", "closed", "created", "eff", "fit", "handoffs", "id",
         "last_contact", "last_person", "outcome", "owner", "owners", "person", "qualified", "queue", "segment",
-        "source", "stage", "start", "state", "u", "value", "z",
+        "source", "state", "times", "u", "value", "z",
     )  # fmt: skip
 
     def __init__(self, deal_id: int, source: int, lead: Lead, created: float, n_stages: int, n_teams: int) -> None:
@@ -38,12 +38,9 @@ class Deal:
         self.segment, self.value, self.fit, self.eff, self.buy, self.u, self.z, self.base = lead
         self.created = created
         self.last_contact = created
-        self.enter = [nan] * n_stages
-        self.start = [nan] * n_stages
-        self.done = [nan] * n_stages
+        self.times = [nan] * (3 * n_stages)  # enter, start and done day of each stage
         self.person = [-1] * n_stages
-        self.stage = 0
-        self.state = ADMISSION
+        self.state = CLOSED  # set at the horizon for deals still open
         self.buyer = self.blocked = 0.0
         self.handoffs = 0
         self.last_person = -1
@@ -61,17 +58,15 @@ class Records:
         self.n_stages = n_stages
         self._f = array("d")  # SCALARS_F, interleaved per deal
         self._i = array("q")  # SCALARS_I, interleaved per deal
-        self._stages = {k: array("d") for k in STAGE_F}
+        self._times = array("d")  # per deal: STAGE_F blocks of one value per stage
         self._person = array("q")
         self.prospecting: dict[str, array] = {"person": array("q"), "start": array("d"), "end": array("d")}
 
     def add(self, d: Deal) -> None:
         """Append one finished (or, at the horizon, open) deal."""
         self._f.extend((d.value, d.fit, d.created, d.closed, d.buyer, d.blocked))
-        self._i.extend((d.id, d.source, d.segment, d.outcome, d.stage, d.state, d.handoffs, d.qualified, d.owner))
-        self._stages["enter"].extend(d.enter)
-        self._stages["start"].extend(d.start)
-        self._stages["done"].extend(d.done)
+        self._i.extend((d.id, d.source, d.segment, d.outcome, d.state, d.handoffs, d.qualified, d.owner))
+        self._times.extend(d.times)
         self._person.extend(d.person)
 
     def add_prospecting(self, person: int, start: float, end: float) -> None:
@@ -91,11 +86,16 @@ class Records:
         return (
             {k: np.ascontiguousarray(f[:, j]) for j, k in enumerate(SCALARS_F)}
             | {k: np.ascontiguousarray(i[:, j]) for j, k in enumerate(SCALARS_I)}
-            | {"touch_days": np.nansum(done - start, axis=1), "queue_days": np.nansum(start - enter, axis=1)}
+            | {
+                "touch_days": np.nansum(done - start, axis=1),
+                "queue_days": np.nansum(start - enter, axis=1),
+                "stage": np.maximum((~np.isnan(enter)).sum(axis=1) - 1, 0),  # the last stage entered
+            }
         )
 
     def stage_matrix(self, name: str) -> np.ndarray:
         """A (deals x stages) matrix of one per-stage column ('enter', 'start', 'done' or 'person')."""
         if name == "person":
             return np.frombuffer(self._person, dtype="i8").reshape(-1, self.n_stages)
-        return np.frombuffer(self._stages[name], dtype="f8").reshape(-1, self.n_stages)
+        block = np.frombuffer(self._times, dtype="f8").reshape(-1, len(STAGE_F), self.n_stages)
+        return block[:, STAGE_F.index(name), :]
