@@ -561,3 +561,11 @@ PATHS = st.sampled_from(
 @given(st.lists(st.one_of(st.builds("{}={}".format, PATHS, JUNK), JUNK), max_size=3))
 def test_random_overrides_never_crash(overrides: list[str]) -> None:
     check_never_crashes(VALID, tuple(overrides))
+
+
+def test_duplicate_keys_and_schema_errors_come_together() -> None:
+    text = edit("seed: 7\n", "seed: 7\nseed: 8\n", edit("headcount: 3", "headcount: -3"))
+    assert errors(text) == [
+        ("s.yaml", 6, "seed", "duplicate key 'seed' (first at line 5)"),
+        ("s.yaml", 26, "plans.flow.roles.ae.headcount", "Input should be greater than or equal to 1, got -3"),
+    ]

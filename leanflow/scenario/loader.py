@@ -20,7 +20,7 @@ from leanflow.errors import LocatedError, ScenarioError
 from leanflow.scenario.overrides import SOURCE, Overridden, override
 from leanflow.scenario.references import check_references, did_you_mean
 from leanflow.scenario.schema import Scenario
-from leanflow.scenario.yaml_source import LineMap, Path, format_path, line_for, read_text, read_yaml_text
+from leanflow.scenario.yaml_source import LineMap, Path, format_path, line_for, read_text, read_yaml_text_lenient
 
 Problem = tuple[Path, str]
 MAPPING_TYPES = {"model_type", "model_attributes_type", "dict_type"}
@@ -33,7 +33,7 @@ def load_scenario(path: str | PathLike[str], overrides: Sequence[str] = ()) -> S
 
 def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequence[str] = ()) -> Scenario:
     """Load and validate scenario YAML text, applying ``path=value`` overrides."""
-    data, lines = read_yaml_text(text, filename)
+    data, lines, syntax = read_yaml_text_lenient(text, filename)
     applied = override(data, overrides)
     try:
         scenario = Scenario.model_validate(applied.data)
@@ -41,9 +41,16 @@ def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequenc
         problems = pydantic_problems(exc, applied.data)
     else:
         problems = check_references(scenario)
-    if problems:
-        raise ScenarioError(_locate(problems, filename, lines, applied))
+    if problems or syntax:
+        located = _locate(problems, filename, lines, applied) if problems else []
+        located = [e for e in located if not _under_any(e.path, {y.path for y in syntax})]
+        raise ScenarioError(sorted([*syntax, *located], key=lambda e: (e.file != filename, e.line)))
     return scenario
+
+
+def _under_any(path: str, roots: set[str]) -> bool:
+    """Whether a dotted path is one of ``roots`` or inside one (already reported at the YAML level)."""
+    return any(path == r or path.startswith((f"{r}.", f"{r}[")) for r in roots if r)
 
 
 def _locate(problems: list[Problem], filename: str, lines: LineMap, applied: Overridden) -> list[LocatedError]:

@@ -72,21 +72,38 @@ def read_yaml(path: str | PathLike[str]) -> tuple[Any, LineMap]:
 
 
 def read_yaml_text(text: str, filename: str = "<string>") -> tuple[Any, LineMap]:
-    """Parse YAML text whose top level is a mapping: ``(data, linemap)``."""
+    """Parse YAML text whose top level is a mapping: ``(data, linemap)``; any problem raises."""
+    data, lines, problems = read_yaml_text_lenient(text, filename)
+    if problems:
+        raise ScenarioError(problems)
+    return data, lines
+
+
+def read_yaml_text_lenient(text: str, filename: str = "<string>") -> tuple[Any, LineMap, list[LocatedError]]:
+    """Like ``read_yaml_text``, but problems that leave usable data (duplicate keys: the first
+    one is kept) are returned, so that the caller can go on validating and report them all."""
     yaml = _new_yaml()
     root = _compose(yaml, text, filename)
     if not isinstance(root, MappingNode):
         found = "nothing (the document is empty)" if root is None else _kind(root)
         line = 1 if root is None else root.start_mark.line + 1
         raise ScenarioError([LocatedError(filename, line, "", f"expected a mapping at the top level, found {found}")])
-    return _build(yaml, root, filename)
+    builder = _Builder(yaml.constructor, filename)
+    data = builder.build(root, ())
+    return data, builder.lines, builder.errors
 
 
 def parse_value(text: str, filename: str = "<value>") -> Any:
     """Parse one YAML value of any kind (empty text is null)."""
     yaml = _new_yaml()
     root = _compose(yaml, text, filename)
-    return None if root is None else _build(yaml, root, filename)[0]
+    if root is None:
+        return None
+    builder = _Builder(yaml.constructor, filename)
+    value = builder.build(root, ())
+    if builder.errors:
+        raise ScenarioError(builder.errors)
+    return value
 
 
 def _kind(node: Node) -> str:
@@ -125,15 +142,6 @@ def _syntax_error(exc: YAMLError, text: str, filename: str) -> LocatedError:
     else:
         line, message = 1, str(exc).splitlines()[0]
     return LocatedError(filename, min(line, last_line), "", f"YAML syntax error: {message}")
-
-
-def _build(yaml: YAML, root: Node, filename: str) -> tuple[Any, LineMap]:
-    """Plain data and line map from a node tree; all problems found are raised together."""
-    builder = _Builder(yaml.constructor, filename)
-    data = builder.build(root, ())
-    if builder.errors:
-        raise ScenarioError(builder.errors)
-    return data, builder.lines
 
 
 class _Builder:
