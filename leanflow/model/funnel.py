@@ -258,7 +258,7 @@ class Funnel:
             team = st.team
             ti = st.team_index
             if st.admits and d.owners[ti] == -1:
-                ev = team.admit(d.owners, ti)
+                ev = team.admit(d.owners, ti, d.asg[base + s])
                 if ev is not None:
                     if patient:
                         yield ev

@@ -37,9 +37,9 @@ def poisson_arrivals(src: PoissonSource, horizon: float, rng: np.random.Generato
     return times[keep]
 
 
-Lead = tuple[int, float, float, list[float], list[float], list[float], list[float], int]
-"""segment, value, fit, then flat per-stage effort, buyer-wait, outcome-uniform and gate-normal
-lists of the lead's block, and the offset of this lead's first stage in them."""
+Lead = tuple[int, float, float, list[float], list[float], list[float], list[float], list[float], int]
+"""segment, value, fit, then flat per-stage effort, buyer-wait, outcome-uniform, gate-normal and
+owner-assignment-uniform lists of the lead's block, and the offset of this lead's first stage in them."""
 
 
 class LeadFactory:
@@ -62,6 +62,7 @@ class LeadFactory:
         self._has_gate = any(st.gate for st in sc.process.stages)
         self._buyer: list[float] = []
         self._z: list[float] = []
+        self._assign: list[float] = []
         self._row = BLOCK
 
     def next(self) -> Lead:
@@ -71,7 +72,7 @@ class LeadFactory:
         row = self._row
         self._row += 1
         return (self._seg[row], self._value[row], self._fit[row], self._effort, self._buyer, self._u, self._z,
-                row * self._n)  # fmt: skip
+                self._assign, row * self._n)  # fmt: skip
 
     def _block(self) -> None:
         stages = self._sc.process.stages
@@ -94,4 +95,5 @@ class LeadFactory:
         self._u = self._out.random(BLOCK * n).tolist()
         if self._has_gate:
             self._z = self._out.standard_normal(BLOCK * n).tolist()
+        self._assign = self._out.random(BLOCK * n).tolist()
         self._row = 0

@@ -26,7 +26,7 @@ class Deal:
     """A deal in flight: its pre-drawn lead and what has happened to it so far."""
 
     __slots__ = (
-        "base", "blocked", "buy", "buyer", "closed", "created", "eff", "fit", "handoffs", "id",
+        "asg", "base", "blocked", "buy", "buyer", "closed", "created", "eff", "fit", "handoffs", "id",
         "last_contact", "last_person", "outcome", "owner", "owners", "person", "qualified", "queue", "segment",
         "source", "state", "times", "u", "value", "z",
     )  # fmt: skip
@@ -35,7 +35,7 @@ class Deal:
         nan = float("nan")
         self.id = deal_id
         self.source = source
-        self.segment, self.value, self.fit, self.eff, self.buy, self.u, self.z, self.base = lead
+        self.segment, self.value, self.fit, self.eff, self.buy, self.u, self.z, self.asg, self.base = lead
         self.created = created
         self.last_contact = created
         self.times = [nan] * (3 * n_stages)  # enter, start and done day of each stage

@@ -38,17 +38,19 @@ class Team:
         self.open = [0] * role.headcount
         self.open_total = 0
         self.limit = role.wip_limit_per_person
-        self.waiting: deque[tuple[simpy.Event, list[int], int]] = deque()
+        self.waiting: deque[tuple[simpy.Event, list[int], int, float]] = deque()
+        self.random_assignment = role.assignment == "random"
         self._room: list[simpy.Event | None] = [None] * role.headcount
 
     # ------------------------------------------------------------ ownership span
 
-    def admit(self, owner_slot: list[int], index: int) -> simpy.Event | None:
-        """Take a deal into this role's span; an event to wait for if WIP limits are full."""
-        person = self._pick_admission()
+    def admit(self, owner_slot: list[int], index: int, u: float) -> simpy.Event | None:
+        """Take a deal into this role's span (``u``: its uniform draw for random assignment);
+        an event to wait for if WIP limits are full."""
+        person = self._pick_admission(u)
         if person is None:
             ev = self.env.event()
-            self.waiting.append((ev, owner_slot, index))
+            self.waiting.append((ev, owner_slot, index, u))
             return ev
         self._assign(owner_slot, index, person)
         return None
@@ -82,15 +84,19 @@ class Team:
             self._room[local] = None
             ev.succeed()
         while self.waiting:
-            person = self._pick_admission()
+            ev, owner_slot, index, u = self.waiting[0]
+            person = self._pick_admission(u)
             if person is None:
                 return
-            ev, owner_slot, index = self.waiting.popleft()
+            self.waiting.popleft()
             self._assign(owner_slot, index, person)
             ev.succeed()
 
-    def _pick_admission(self) -> int | None:
+    def _pick_admission(self, u: float) -> int | None:
         if self.owned:
+            if self.random_assignment:
+                room = [p for p in range(self.headcount) if self.limit is None or self.open[p] < self.limit]
+                return room[int(u * len(room))] if room else None
             local = min(range(self.headcount), key=self.open.__getitem__)
             if self.limit is not None and self.open[local] >= self.limit:
                 return None

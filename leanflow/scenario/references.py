@@ -73,6 +73,8 @@ def _plans(sc: Scenario) -> Iterator[tuple[Path, str]]:
                     worked_by[stage] = role_name
             if role.prospects != "never" and "prospecting" not in kinds:
                 yield (*rpath, "prospects"), "this role prospects, but market.sources has no 'prospecting' source"
+            if role.assignment == "random" and not role.owns_deals:
+                yield (*rpath, "assignment"), "random assignment needs owns_deals: true (a pool has no owners)"
             if not role.works and role.prospects == "never":
                 yield (*rpath, "works"), "the role works no stage and does not prospect"
         for stage in stage_names:

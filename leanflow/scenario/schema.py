@@ -152,6 +152,9 @@ class Role(Strict):
         "never", description="never, when_idle, or a fixed share of selling time (0 < share < 1)"
     )
     wip_limit_per_person: Annotated[int, Field(ge=1)] | None = None
+    assignment: Literal["least_loaded", "random"] = Field(
+        "least_loaded", description="how an owning role gives a new deal an owner: the least loaded, or at random"
+    )
     cost_per_head: NonNegFloat | None = Field(None, description="yearly cost of one person")
 
 
