@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -18,7 +19,8 @@ app = typer.Typer(
     help="leanflow: simulate a B2B sales funnel and compare staffing plans on common random numbers.",
     pretty_exceptions_enable=False,
 )
-out = Console()
+# piped output gets a fixed width wide enough for the tables (rich assumes 80 columns otherwise)
+out = Console(width=None if sys.stdout.isatty() else 140)
 err = Console(stderr=True)
 
 SetOption = Annotated[
@@ -82,33 +84,134 @@ def init(
     out.print(f"wrote {target}; edit it, then: leanflow run {target}", markup=False, highlight=False)
 
 
+Replications = Annotated[int | None, typer.Option("-n", "--replications", min=1, help="Replications.")]
+Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Master seed.")]
+Jobs = Annotated[int | None, typer.Option("-j", "--jobs", min=1, help="Processes (default: all cores).")]
+Output = Annotated[Path | None, typer.Option("-o", "--output", help="Results directory.")]
+Precision = Annotated[
+    str | None,
+    typer.Option("--precision", help="metric=half_width: add replications until the 90% CIs are this narrow."),
+]
+MaxReplications = Annotated[int, typer.Option("--max-replications", min=1, help="Upper limit for --precision.")]
+
+
 @app.command()
 def run(
     file: Annotated[Path, typer.Argument(help="Scenario file.")],
-    replications: Annotated[int | None, typer.Option("-n", "--replications", min=1, help="Replications.")] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0, help="Master seed.")] = None,
-    jobs: Annotated[int | None, typer.Option("-j", "--jobs", min=1, help="Processes (default: all cores).")] = None,
+    replications: Replications = None,
+    seed: Seed = None,
+    jobs: Jobs = None,
     overrides: SetOption = None,
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="Results directory.")] = None,
+    output: Output = None,
+    precision: Precision = None,
+    max_replications: MaxReplications = 200,
 ) -> None:
-    """Run every staffing plan of a scenario; print per-plan tables; write the results directory."""
+    """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
     from leanflow.experiment.runner import run_scenario
-    from leanflow.experiment.store import write_results
-    from leanflow.report.console import print_plan_tables
     from leanflow.scenario import load_scenario
 
+    sets = _with_seed(overrides, seed)
+    scenario = load_scenario(file, sets)
+    n = replications or scenario.replications
+    err.print(f"leanflow {__version__}: {scenario.name}: {len(scenario.plans)} plan(s), {n} replications")
+    result = _replicate(lambda first, k: run_scenario(scenario, k, jobs, first), n, precision, max_replications)
+    labels = {p: (scenario, p) for p in scenario.plans}
+    _finish(result, labels, output or Path("results") / file.stem, {"scenario_file": str(file), "overrides": sets})
+
+
+@app.command()
+def compare(
+    first: Annotated[Path, typer.Argument(help="Baseline scenario file (its first plan is the baseline).")],
+    second: Annotated[Path, typer.Argument(help="Scenario file to compare with it.")],
+    replications: Replications = None,
+    seed: Seed = None,
+    jobs: Jobs = None,
+    overrides: SetOption = None,
+    output: Output = None,
+    precision: Precision = None,
+    max_replications: MaxReplications = 200,
+) -> None:
+    """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
+    from leanflow.experiment.runner import run_scenario
+    from leanflow.scenario import load_scenario
+
+    sets = _with_seed(overrides, seed)
+    a = load_scenario(first, sets)
+    b = load_scenario(second, [*sets, f"seed={a.seed}"])
+    names = (first.stem, second.stem) if first.stem != second.stem else ("A", "B")
+    if a.market != b.market:
+        err.print(f"warning: {first} and {second} describe different markets: the leads are not common, "
+                  "so the comparison is not paired on the same leads", markup=False, highlight=False)  # fmt: skip
+    elif a.process != b.process or a.horizon_days != b.horizon_days:
+        err.print("warning: the files differ in process or horizon: leads are common, but their draws may not be",
+                  markup=False, highlight=False)  # fmt: skip
+    n = replications or a.replications
+    err.print(f"leanflow {__version__}: {a.name} vs {b.name}: {n} replications, seed {a.seed}")
+
+    def block(start: int, k: int):
+        ra = run_scenario(a, k, jobs, start).relabelled(names[0])
+        rb = run_scenario(b, k, jobs, start).relabelled(names[1])
+        return _merge(ra, rb)
+
+    result = _replicate(block, n, precision, max_replications)
+    labels = {f"{names[0]}:{p}": (a, p) for p in a.plans} | {f"{names[1]}:{p}": (b, p) for p in b.plans}
+    extra = {"scenario_files": [str(first), str(second)], "overrides": sets,
+             "second_scenario": json.loads(b.model_dump_json(by_alias=True))}  # fmt: skip
+    _finish(result, labels, output or Path("results") / f"{first.stem}-vs-{second.stem}", extra)
+
+
+def _with_seed(overrides: list[str] | None, seed: int | None) -> list[str]:
     sets = list(overrides or [])
     if seed is not None:
         sets.append(f"seed={seed}")
-    scenario = load_scenario(file, sets)
-    n = replications or scenario.replications
-    err.print(f"leanflow {__version__}: {scenario.name}: {len(scenario.plans)} plan(s) x {n} replications")
-    result = run_scenario(scenario, n, jobs)
+    return sets
+
+
+def _merge(a, b):
+    """Two results side by side as one (plans of the first, then of the second)."""
+    import pandas as pd
+
+    from leanflow.experiment.runner import RunResult
+
+    frames = []
+    for x, y in ((a.summary, b.summary), (a.deals, b.deals), (a.weekly, b.weekly)):
+        cats = [*x["plan"].cat.categories, *y["plan"].cat.categories]
+        both = pd.concat([x, y], ignore_index=True)
+        both["plan"] = pd.Categorical(both["plan"].astype(str), categories=cats)
+        frames.append(both)
+    return RunResult(a.scenario, *frames, [*a.plans, *b.plans])
+
+
+def _replicate(run_block, n: int, precision: str | None, maximum: int):
+    """Run n replications, or with --precision keep adding blocks of n until the target is met."""
+    if precision is None:
+        return run_block(0, n)
+    from leanflow.experiment.precision import PrecisionTarget, half_widths, run_to_precision
+
+    target = PrecisionTarget.parse(precision)
+    result, ok = run_to_precision(run_block, target, n, n, max(maximum, n))
+    widths = ", ".join(f"{k} {v:.4g}" for k, v in half_widths(result, target.metric, 0.90).items())
+    state = "met" if ok else f"NOT met (stopped at --max-replications {maximum})"
+    err.print(f"precision target {target.metric} <= {target.half_width:g}: {state} with {result.replications} "
+              f"replications (90% CI half-widths: {widths})", markup=False, highlight=False)  # fmt: skip
+    return result
+
+
+def _finish(result, labels: dict, target: Path, extra: dict) -> None:
+    """Print per-plan tables and the verdict, then write the results directory."""
+    from leanflow.experiment.store import write_results, write_verdict
+    from leanflow.metrics.verdict import build_verdict
+    from leanflow.report.console import print_plan_tables, print_verdict
+
     print_plan_tables(result.summary, out)
-    target = output or Path("results") / file.stem
-    write_results(result, target, {"scenario_file": str(file), "overrides": sets})
-    out.print(f"results: {target}/ (summary.csv, deals.parquet, weekly.parquet, manifest.json)", markup=False,
-              highlight=False)  # fmt: skip
+    verdict = None
+    if len(result.plans) > 1:
+        verdict = build_verdict(result.summary, result.deals, result.plans, labels, seed=result.scenario.seed)
+        print_verdict(verdict, out)
+    write_results(result, target, extra)
+    if verdict is not None:
+        write_verdict(verdict, target)
+    out.print(f"results: {target}/", markup=False, highlight=False)
 
 
 @app.command()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from leanflow.experiment.runner import RunResult
+from leanflow.metrics.verdict import Verdict
 
 PACKAGES = ("leanflow", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyarrow")
 
@@ -59,14 +60,29 @@ def write_results(result: RunResult, out: Path, extra: dict | None = None) -> No
         "scenario": result.scenario.name,
         "scenario_sha256": scenario_hash(canonical),
         "seed": result.scenario.seed,
-        "replications": int(result.summary["replication"].nunique()),
+        "replications": result.replications,
         "plans": result.plans,
+        "baseline": result.plans[0],
         "versions": versions(),
         "command": sys.argv,
         "resolved_scenario": json.loads(canonical),
         **(extra or {}),
     }
     atomic_write(out / "manifest.json", lambda p: p.write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def write_verdict(verdict: Verdict, out: Path) -> None:
+    """Write comparison.csv (one row per plan x metric) and the tables that explain it."""
+    tables = {
+        "comparison.csv": verdict.comparison,
+        "velocity.csv": verdict.velocity,
+        "time_split.csv": verdict.time_split,
+        "efficiency.csv": verdict.efficiency.merge(verdict.costs, on="plan"),
+    }
+    for name, df in tables.items():
+        atomic_write(out / name, lambda p, df=df: df.to_csv(p, index=False, float_format="%.10g"))
+    text = "\n".join([*verdict.headlines, *verdict.notes]) + "\n"
+    atomic_write(out / "verdict.txt", lambda p: p.write_text(text))
 
 
 def read_summary(out: Path) -> pd.DataFrame:

@@ -40,6 +40,7 @@ FIXED = [
     ("opportunity_win_rate", "opportunity win rate (won/closed)", "rate", "velocity"),
     ("opportunity_cycle_days", "opportunity cycle (qualified->close)", "days", "velocity"),
     ("velocity_per_week", "sales velocity / week (formula)", "money", "velocity"),
+    ("utilisation", "utilisation, whole team", "rate", "flow"),
     ("headcount", "headcount", "count", "cost"),
 ]
 

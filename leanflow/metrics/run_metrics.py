@@ -7,7 +7,8 @@ Definitions (also in the README):
   win_rate_value = won value / (won + lost) value;
 - cycle_* = days from lead creation to close of won deals closed in the window;
 - flow_efficiency = sum of touch time / sum of lead time over deals closed in the window;
-- utilisation = busy time (deal work and prospecting) / calendar time per head;
+- utilisation = busy time (deal work and prospecting) / calendar time per head,
+  per role and over the whole team (resource efficiency);
 - wip_* = time-average number of deals in a stage; conversion_* = share of
   deals leaving a stage in the window that went on (last stage: won);
 - velocity = open opportunities x mean won value x opportunity win rate /
@@ -108,6 +109,7 @@ def _stage_metrics(rd: RunData, lo: float, hi: float) -> dict[str, float]:
 
 def _role_metrics(rd: RunData, lo: float, hi: float) -> dict[str, float]:
     m: dict[str, float] = {}
+    total_busy = 0.0
     worked = rd.person >= 0
     person = rd.person[worked]
     start = rd.start[worked]
@@ -123,9 +125,11 @@ def _role_metrics(rd: RunData, lo: float, hi: float) -> dict[str, float]:
         prospect = role_of_prospect == r
         busy_prospecting = overlap(p["start"][prospect], p["end"][prospect], lo, hi).sum()
         m[f"utilisation_{name}"] = float((busy + busy_prospecting) / (heads * (hi - lo)))
+        total_busy += busy + busy_prospecting
         m[f"prospecting_share_{name}"] = float(busy_prospecting / (heads * (hi - lo)))
         started = mine & (start >= lo) & (start < hi)
         m[f"queue_days_{name}"] = float(wait[started].mean()) if started.any() else float("nan")
+    m["utilisation"] = float(total_busy / (len(rd.person_role) * (hi - lo)))
     return m
 
 

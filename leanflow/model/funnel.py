@@ -309,6 +309,7 @@ class Funnel:
                     return self._close(d, STALE, conwip_slot, held_slot)
                 yield env.timeout(wait)
                 d.buyer += wait
+            waited = d.times[st.start_at] - ready  # days since the last buyer reply spent waiting on us
             ready = env.now
             if st.span_end and d.owners[ti] >= 0:
                 self._leave_team(d, ti)
@@ -316,8 +317,8 @@ class Funnel:
                 continue
             p = st.base + st.per_fit * d.fit
             p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
-            if decay:  # every day from the last buyer reply to this touch was spent waiting on us
-                p *= math.exp(-decay * (d.times[st.start_at] - ready))
+            if decay:
+                p *= math.exp(-decay * waited)
             u = d.u[base + s]
             if u >= p:
                 lost = (u - p) / (1.0 - p) < st.lost_share

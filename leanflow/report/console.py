@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from leanflow.metrics.catalog import format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
+from leanflow.metrics.verdict import Verdict
 
 
 def plan_tables(summary: pd.DataFrame, confidence: float = 0.90) -> list[Table]:
@@ -41,3 +43,64 @@ def print_plan_tables(summary: pd.DataFrame, console: Console | None = None) -> 
     console = console or Console()
     for t in plan_tables(summary):
         console.print(t)
+
+
+def verdict_tables(v: Verdict) -> list[Table]:
+    """The verdict per plan, then velocity factors, time per stage, efficiency matrix and costs."""
+    tables = []
+    for plan in v.plans[1:]:
+        rows = v.comparison[v.comparison["plan"] == plan]
+        level = f"{rows['confidence'].iloc[0]:.0%}" if len(rows) else ""
+        t = Table(title=f"verdict: {plan} against {v.baseline}", title_justify="left")
+        for col in ("metric", v.baseline, plan, "difference", f"{level} CI", "relative", ""):
+            t.add_column(col, justify="left" if col == "metric" else "right")
+        for r in rows.itertuples():
+            info = metric_info(r.metric)
+            f = lambda x, k=info.kind: format_value(k, x)  # noqa: E731
+            d = lambda x, k=info.kind: _signed(k, x)  # noqa: E731
+            rel = "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%"
+            t.add_row(info.label, f(r.base_mean), f(r.plan_mean), d(r.diff), f"{d(r.diff_low)} .. {d(r.diff_high)}",
+                      rel, "*" if r.significant else "")  # fmt: skip
+        tables.append(t)
+    if len(v.velocity):
+        t = Table(title="why: sales velocity factors against the baseline", title_justify="left")
+        for col in ("plan", "factor", v.baseline, "plan value", "ratio", "share of the change"):
+            t.add_column(col, justify="left" if col in ("plan", "factor") else "right")
+        for r in v.velocity.itertuples():
+            share = "-" if r.share != r.share else f"{100 * r.share:.0f}%"
+            t.add_row(r.plan, r.label, f"{r.baseline:,.1f}", f"{r.value:,.1f}", f"{r.ratio:.2f}", share)
+        tables.append(t)
+    t = Table(title="where the time goes: mean days per stage (deals leaving it)", title_justify="left")
+    for col in ("plan", "stage", "touch", "queue", "buyer + blocked"):
+        t.add_column(col, justify="left" if col in ("plan", "stage") else "right")
+    for r in v.time_split.itertuples():
+        t.add_row(str(r.plan), r.stage, f"{r.touch_days:.1f}", f"{r.queue_days:.1f}", f"{r.buyer_days:.1f}")
+    tables.append(t)
+    t = Table(title="efficiency matrix and costs", title_justify="left")
+    for col in ("plan", "resource efficiency", "flow efficiency", "headcount", "cost / year", "revenue / cost"):
+        t.add_column(col, justify="left" if col == "plan" else "right")
+    for e, c in zip(v.efficiency.itertuples(), v.costs.itertuples(), strict=True):
+        heads = f"{c.headcount}" + ("" if c.like_for_like else " (not like-for-like)")
+        t.add_row(str(e.plan), f"{100 * e.resource_efficiency:.0f}%", f"{100 * e.flow_efficiency:.1f}%", heads,
+                  format_value("money", c.cost_per_year), format_value("number", c.revenue_per_unit_cost))  # fmt: skip
+    tables.append(t)
+    return tables
+
+
+def _signed(kind: str, x: float) -> str:
+    if x != x:
+        return "-"
+    text = format_value(kind, abs(x))
+    return f"-{text}" if x < 0 else f"+{text}"
+
+
+def print_verdict(v: Verdict, console: Console | None = None) -> None:
+    """The plain-language lines, then the verdict tables and notes."""
+    console = console or Console()
+    for line in v.headlines:
+        console.print(f"[bold]{escape(line)}[/bold]")
+    for t in verdict_tables(v):
+        console.print(t)
+    for note in v.notes:
+        console.print(f"note: {escape(note)}")
+    console.print("* the interval excludes zero: the plans are distinguishable on this metric")

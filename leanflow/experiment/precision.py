@@ -1,0 +1,76 @@
+"""Add replications in blocks until a metric's confidence intervals are narrow enough."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from leanflow.errors import LeanflowError
+from leanflow.experiment.runner import RunResult
+from leanflow.metrics.compare import adjusted_confidence, paired_t
+from leanflow.metrics.stats import mean_ci
+
+
+@dataclass(frozen=True)
+class PrecisionTarget:
+    """A metric whose interval half-widths must fall below ``half_width``."""
+
+    metric: str
+    half_width: float
+
+    @classmethod
+    def parse(cls, text: str) -> PrecisionTarget:
+        """From ``metric=half_width`` as given on the command line."""
+        name, sep, value = text.partition("=")
+        try:
+            width = float(value)
+        except ValueError:
+            width = float("nan")
+        if not sep or not name.strip() or not width > 0:
+            raise LeanflowError(f"--precision {text!r}: expected metric=half_width with a positive number")
+        return cls(name.strip(), width)
+
+
+def half_widths(result: RunResult, metric: str, confidence: float) -> dict[str, float]:
+    """Half-width of each plan's mean and of each paired difference against the baseline."""
+    s = result.summary
+    if metric not in s.columns:
+        choices = ", ".join(c for c in s.columns if c not in ("plan", "replication"))
+        raise LeanflowError(f"--precision: unknown metric '{metric}'; choose one of: {choices}")
+    out = {}
+    by_plan = {p: g.set_index("replication").sort_index()[metric] for p, g in s.groupby("plan", observed=True)}
+    for plan in result.plans:
+        _, lo, hi = mean_ci(by_plan[plan].to_numpy(float), confidence)
+        out[plan] = (hi - lo) / 2
+    level = adjusted_confidence(confidence, len(result.plans) - 1)
+    base = by_plan[result.plans[0]]
+    for plan in result.plans[1:]:
+        diffs = (by_plan[plan] - base).dropna().to_numpy(float)
+        _, lo, hi = paired_t(diffs, level)
+        out[f"{plan} - {result.plans[0]}"] = (hi - lo) / 2
+    return out
+
+
+def met(widths: dict[str, float], target: PrecisionTarget) -> bool:
+    """Every half-width is known and under the target."""
+    return all(np.isfinite(w) and w <= target.half_width for w in widths.values())
+
+
+def run_to_precision(
+    run_block: Callable[[int, int], RunResult],
+    target: PrecisionTarget,
+    start: int,
+    block: int,
+    maximum: int,
+    confidence: float = 0.90,
+) -> tuple[RunResult, bool]:
+    """Run ``start`` replications, then blocks of ``block`` more until the target is met or ``maximum`` is
+    reached. ``run_block(first, n)`` runs replications first..first+n-1. Returns the result and whether the
+    target was met."""
+    result = run_block(0, min(start, maximum))
+    while not met(half_widths(result, target.metric, confidence), target) and result.replications < maximum:
+        n = min(block, maximum - result.replications)
+        result = result.extended(run_block(result.replications, n))
+    return result, met(half_widths(result, target.metric, confidence), target)

@@ -1,0 +1,132 @@
+"""Plans against the baseline, paired by replication (common random numbers).
+
+For each metric: the mean paired difference with a confidence interval (paired
+t; a paired bootstrap for percentile metrics, whose sampling distribution is
+skewed), the relative change (ratio of means, paired bootstrap interval), and
+the correlation the common random numbers achieved. With more than one plan
+against the baseline the intervals are Bonferroni-adjusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+PERCENTILE_METRICS = ("cycle_p50", "cycle_p85", "cycle_p95")
+HEADLINE = (
+    "won_revenue_per_week",
+    "won_per_week",
+    "cycle_p50",
+    "cycle_p85",
+    "win_rate",
+    "win_rate_value",
+    "flow_efficiency",
+    "utilisation",
+)
+BOOTSTRAP = 4000
+
+
+@dataclass(frozen=True)
+class Paired:
+    """One metric of one plan against the baseline."""
+
+    n: int
+    base_mean: float
+    plan_mean: float
+    diff: float
+    diff_low: float
+    diff_high: float
+    rel: float
+    rel_low: float
+    rel_high: float
+    correlation: float
+    method: str
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval of the difference excludes zero."""
+        return bool(self.diff_low > 0 or self.diff_high < 0)
+
+
+def adjusted_confidence(confidence: float, comparisons: int) -> float:
+    """Bonferroni: each of ``comparisons`` intervals at 1 - alpha/k keeps the family at 1 - alpha."""
+    return 1.0 - (1.0 - confidence) / max(comparisons, 1)
+
+
+def paired_t(diffs: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """Mean paired difference and its t interval."""
+    n = diffs.size
+    mean = float(diffs.mean())
+    if n < 2:
+        return mean, float("nan"), float("nan")
+    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * diffs.std(ddof=1) / np.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def _bootstrap_means(base: np.ndarray, plan: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Means of both columns over paired resamples of replications."""
+    idx = rng.integers(0, base.size, size=(BOOTSTRAP, base.size))
+    return base[idx].mean(axis=1), plan[idx].mean(axis=1)
+
+
+def paired(base: np.ndarray, plan: np.ndarray, metric: str, confidence: float, seed: int = 0) -> Paired:
+    """Compare one metric's per-replication values (aligned by replication)."""
+    keep = ~(np.isnan(base) | np.isnan(plan))
+    base, plan = base[keep], plan[keep]
+    n = int(base.size)
+    if n == 0:
+        nan = float("nan")
+        return Paired(0, nan, nan, nan, nan, nan, nan, nan, nan, nan, "none")
+    rng = np.random.default_rng(seed)
+    boot_base, boot_plan = _bootstrap_means(base, plan, rng)
+    tails = (50 * (1 - confidence), 50 * (1 + confidence))
+    if metric in PERCENTILE_METRICS:
+        diff = float((plan - base).mean())
+        low, high = np.percentile(boot_plan - boot_base, tails)
+        method = "paired bootstrap"
+    else:
+        diff, low, high = paired_t(plan - base, confidence)
+        method = "paired t"
+    base_mean, plan_mean = float(base.mean()), float(plan.mean())
+    if base_mean != 0 and np.all(boot_base != 0):
+        rel = plan_mean / base_mean - 1.0
+        rel_low, rel_high = np.percentile(boot_plan / boot_base - 1.0, tails)
+    else:
+        rel = rel_low = rel_high = float("nan")
+    varies = n > 1 and base.std() > 0 and plan.std() > 0
+    corr = float(np.corrcoef(base, plan)[0, 1]) if varies else float("nan")
+    return Paired(n, base_mean, plan_mean, diff, float(low), float(high), rel, float(rel_low), float(rel_high),
+                  corr, method)  # fmt: skip
+
+
+def compare_plans(
+    summary: pd.DataFrame, plans: list[str], metrics: list[str], confidence: float = 0.90, seed: int = 0
+) -> pd.DataFrame:
+    """One row per (plan, metric) for every plan after the first (the baseline)."""
+    baseline, others = plans[0], plans[1:]
+    level = adjusted_confidence(confidence, len(others))
+    by_plan = {p: g.set_index("replication").sort_index() for p, g in summary.groupby("plan", observed=True)}
+    rows = []
+    base = by_plan[baseline]
+    for plan in others:
+        cur = by_plan[plan]
+        reps = base.index.intersection(cur.index)
+        for metric in metrics:
+            if metric not in base or metric not in cur:
+                continue
+            r = paired(base.loc[reps, metric].to_numpy(float), cur.loc[reps, metric].to_numpy(float), metric, level,
+                       seed)  # fmt: skip
+            if r.n == 0:
+                continue
+            rows.append({"plan": plan, "baseline": baseline, "metric": metric, **r.__dict__,
+                         "significant": r.significant, "confidence": level})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def headline_metrics(summary: pd.DataFrame) -> list[str]:
+    """The metrics a verdict reports: the headline ones, then utilisation per role."""
+    roles = sorted(c for c in summary.columns if c.startswith("utilisation_"))
+    return [m for m in HEADLINE if m in summary.columns] + roles

@@ -1,0 +1,101 @@
+"""The verdict: every plan against the baseline, with the reasons, in tables and plain words."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from leanflow.metrics.compare import compare_plans, headline_metrics
+from leanflow.metrics.explain import costs, efficiency_matrix, time_split, velocity_decomposition
+from leanflow.scenario.schema import Scenario
+
+
+@dataclass
+class Verdict:
+    """Everything the verdict says, as tables (written to CSV) and sentences (printed)."""
+
+    plans: list[str]
+    confidence: float
+    comparison: pd.DataFrame
+    velocity: pd.DataFrame
+    time_split: pd.DataFrame
+    efficiency: pd.DataFrame
+    costs: pd.DataFrame
+    headlines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def baseline(self) -> str:
+        return self.plans[0]
+
+
+def build_verdict(
+    summary: pd.DataFrame,
+    deals: pd.DataFrame,
+    plans: list[str],
+    scenarios: dict[str, tuple[Scenario, str]],
+    confidence: float = 0.90,
+    seed: int = 0,
+) -> Verdict:
+    """Compare every plan with the first; ``scenarios`` maps each plan label to (scenario, plan name)."""
+    comparison = compare_plans(summary, plans, headline_metrics(summary), confidence, seed)
+    base_scenario = scenarios[plans[0]][0]
+    verdict = Verdict(
+        plans=plans,
+        confidence=confidence,
+        comparison=comparison,
+        velocity=velocity_decomposition(summary, plans),
+        time_split=time_split(deals, base_scenario, plans),
+        efficiency=efficiency_matrix(summary, plans),
+        costs=costs(summary, scenarios, plans),
+    )
+    verdict.headlines = [_headline(comparison, plan) for plan in plans[1:]]
+    verdict.notes = _notes(verdict)
+    return verdict
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.0f}%"
+
+
+def _headline(comparison: pd.DataFrame, plan: str) -> str:
+    rows = comparison[comparison["plan"] == plan].set_index("metric")
+    level = f"{rows['confidence'].iloc[0]:.0%}"
+    parts = []
+    if "won_revenue_per_week" in rows.index:
+        r = rows.loc["won_revenue_per_week"]
+        ci = f"{level} CI {_pct(r.rel_low)} to {_pct(r.rel_high)}"
+        if r.significant:
+            parts.append(f"{_pct(r.rel)} won revenue per week ({ci})")
+        else:
+            parts.append(f"no distinguishable change in won revenue per week ({_pct(r.rel)}, {ci})")
+    if "cycle_p50" in rows.index:
+        r = rows.loc["cycle_p50"]
+        sig = "" if r.significant else ", not distinguishable"
+        parts.append(f"median cycle {r.base_mean:.0f} -> {r.plan_mean:.0f} days{sig}")
+    if "win_rate" in rows.index:
+        r = rows.loc["win_rate"]
+        parts.append(f"win rate {100 * r.base_mean:.0f}% -> {100 * r.plan_mean:.0f}%")
+    return f"{plan}: " + "; ".join(parts)
+
+
+def _notes(v: Verdict) -> list[str]:
+    notes = []
+    if len(v.plans) > 2:
+        level = v.comparison["confidence"].iloc[0] if len(v.comparison) else v.confidence
+        notes.append(
+            f"{len(v.plans) - 1} plans against the baseline: intervals are Bonferroni-adjusted to {level:.1%} each, "
+            f"so that all of them hold together at {v.confidence:.0%}."
+        )
+    crn = v.comparison[v.comparison["metric"] == "won_revenue_per_week"]
+    for r in crn.itertuples():
+        notes.append(
+            f"common random numbers: correlation of won revenue per week between {v.baseline} and {r.plan} "
+            f"across replications = {r.correlation:.2f}"
+        )
+    for r in v.costs.itertuples():
+        if not r.like_for_like:
+            base = v.costs["headcount"].iloc[0]
+            notes.append(f"{r.plan} is not like-for-like: {r.headcount} people against {base} in {v.baseline}")
+    return notes
