@@ -72,5 +72,8 @@ def run_to_precision(
     result = run_block(0, min(start, maximum))
     while not met(half_widths(result, target.metric, confidence), target) and result.replications < maximum:
         n = min(block, maximum - result.replications)
-        result = result.extended(run_block(result.replications, n))
+        before = result.replications
+        result = result.extended(run_block(before, n))
+        if result.replications <= before:
+            raise LeanflowError("internal error: a block of replications added nothing")
     return result, met(half_widths(result, target.metric, confidence), target)

@@ -127,6 +127,6 @@ def compare_plans(
 
 
 def headline_metrics(summary: pd.DataFrame) -> list[str]:
-    """The metrics a verdict reports: the headline ones, then utilisation per role."""
-    roles = sorted(c for c in summary.columns if c.startswith("utilisation_"))
-    return [m for m in HEADLINE if m in summary.columns] + roles
+    """The metrics a verdict reports: the headline ones, then utilisation and queue wait per role."""
+    per_role = sorted(c for c in summary.columns if c.startswith(("utilisation_", "queue_days_")))
+    return [m for m in HEADLINE if m in summary.columns] + per_role

@@ -68,7 +68,9 @@ def verdict_tables(v: Verdict) -> list[Table]:
             t.add_column(col, justify="left" if col in ("plan", "factor") else "right")
         for r in v.velocity.itertuples():
             share = "-" if r.share != r.share else f"{100 * r.share:.0f}%"
-            t.add_row(r.plan, r.label, f"{r.baseline:,.1f}", f"{r.value:,.1f}", f"{r.ratio:.2f}", share)
+            kind = metric_info(r.factor).kind
+            t.add_row(r.plan, r.label, format_value(kind, r.baseline), format_value(kind, r.value), f"{r.ratio:.2f}",
+                      share)  # fmt: skip
         tables.append(t)
     t = Table(title="where the time goes: mean days per stage (deals leaving it)", title_justify="left")
     for col in ("plan", "stage", "touch", "queue", "buyer + blocked"):

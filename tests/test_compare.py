@@ -1,0 +1,134 @@
+"""Paired statistics, Bonferroni, the precision loop and the pooled-vs-dedicated known answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from leanflow.errors import LeanflowError
+from leanflow.experiment.precision import PrecisionTarget, half_widths, run_to_precision
+from leanflow.experiment.runner import RunResult, run_scenario
+from leanflow.metrics.compare import adjusted_confidence, compare_plans, paired, paired_t
+from leanflow.metrics.explain import velocity_decomposition
+from leanflow.metrics.verdict import build_verdict
+from leanflow.scenario import load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = np.array([10.0, 12.0, 9.5, 11.0, 13.0, 10.5, 12.5, 11.5])
+PLAN = np.array([11.0, 13.5, 10.0, 12.5, 13.5, 11.0, 14.0, 12.0])
+
+
+def test_paired_t_matches_scipy() -> None:
+    mean, low, high = paired_t(PLAN - BASE, 0.90)
+    ref = stats.ttest_rel(PLAN, BASE).confidence_interval(0.90)
+    assert mean == pytest.approx((PLAN - BASE).mean())
+    assert (low, high) == pytest.approx((ref.low, ref.high))
+
+
+def test_paired_comparison_fields() -> None:
+    r = paired(BASE, PLAN, "won_per_week", 0.90, seed=1)
+    assert r.method == "paired t"
+    assert r.base_mean == pytest.approx(BASE.mean())
+    assert r.plan_mean == pytest.approx(PLAN.mean())
+    assert r.rel == pytest.approx(PLAN.mean() / BASE.mean() - 1)
+    assert r.rel_low < r.rel < r.rel_high
+    assert r.correlation == pytest.approx(stats.pearsonr(BASE, PLAN).statistic)
+    assert r.significant  # every plan value is above its baseline
+    same = paired(BASE, BASE + np.array([1, -1] * 4) * 0.1, "won_per_week", 0.90)
+    assert not same.significant
+
+
+def test_percentile_metrics_use_a_bootstrap_that_brackets_the_mean() -> None:
+    r = paired(BASE, PLAN, "cycle_p85", 0.90, seed=3)
+    assert r.method == "paired bootstrap"
+    assert r.diff_low < r.diff < r.diff_high
+    again = paired(BASE, PLAN, "cycle_p85", 0.90, seed=3)
+    assert (again.diff_low, again.diff_high) == (r.diff_low, r.diff_high)  # reproducible from the seed
+
+
+def test_bonferroni_widens_intervals_for_more_plans() -> None:
+    assert adjusted_confidence(0.90, 1) == pytest.approx(0.90)
+    assert adjusted_confidence(0.90, 3) == pytest.approx(1 - 0.10 / 3)
+    rows = []
+    for plan, values in (("a", BASE), ("b", PLAN), ("c", PLAN + 0.5)):
+        rows += [{"plan": plan, "replication": i, "m": v} for i, v in enumerate(values)]
+    summary = pd.DataFrame(rows)
+    two = compare_plans(summary[summary.plan != "c"], ["a", "b"], ["m"])
+    three = compare_plans(summary, ["a", "b", "c"], ["m"])
+    width = lambda df: float((df.diff_high - df.diff_low).iloc[0])  # noqa: E731
+    assert width(three[three.plan == "b"]) > width(two)
+    assert three["confidence"].iloc[0] == pytest.approx(1 - 0.10 / 2)
+
+
+def test_velocity_shares_add_up() -> None:
+    summary = pd.DataFrame({
+        "plan": ["a", "b"], "opportunities": [100.0, 110.0], "mean_won_value": [20.0, 22.0],
+        "opportunity_win_rate": [0.2, 0.22], "opportunity_cycle_days": [50.0, 45.0],
+    })  # fmt: skip
+    v = velocity_decomposition(summary, ["a", "b"])
+    assert v["share"].sum() == pytest.approx(1.0)
+    assert v["velocity_ratio"].iloc[0] == pytest.approx(1.1**3 / 0.9)  # the domain's "+48%"
+
+
+def _fake_result(values: dict[str, np.ndarray], first: int = 0) -> RunResult:
+    rows = [{"plan": p, "replication": first + i, "m": v} for p, vs in values.items() for i, v in enumerate(vs)]
+    summary = pd.DataFrame(rows)
+    summary["plan"] = pd.Categorical(summary["plan"], categories=list(values))
+    empty = pd.DataFrame({"plan": pd.Categorical([], categories=list(values))})
+    return RunResult(None, summary, empty, empty.copy(), list(values))  # type: ignore[arg-type]
+
+
+def test_precision_loop_stops_when_the_target_is_met() -> None:
+    rng = np.random.default_rng(0)
+    noise = rng.normal(0, 1.0, size=(2, 1000))
+    calls = []
+
+    def block(first: int, n: int) -> RunResult:
+        calls.append((first, n))
+        return _fake_result({"a": 10 + noise[0, first:first + n], "b": 11 + noise[1, first:first + n]}, first)
+
+    target = PrecisionTarget.parse("m=0.3")
+    result, ok = run_to_precision(block, target, start=10, block=10, maximum=500)
+    assert ok
+    n = result.replications
+    assert calls[0] == (0, 10) and all(c[0] == 10 * i for i, c in enumerate(calls))
+    assert max(half_widths(result, "m", 0.90).values()) <= 0.3
+    shorter = _fake_result({"a": 10 + noise[0, : n - 10], "b": 11 + noise[1, : n - 10]})
+    assert max(half_widths(shorter, "m", 0.90).values()) > 0.3  # it did not stop late
+
+
+def test_precision_loop_stops_at_the_maximum() -> None:
+    rng = np.random.default_rng(1)
+
+    def block(first: int, n: int) -> RunResult:
+        return _fake_result({"a": rng.normal(0, 5, n), "b": rng.normal(0, 5, n)}, first)
+
+    result, ok = run_to_precision(block, PrecisionTarget("m", 0.01), start=5, block=5, maximum=23)
+    assert not ok and result.replications == 23
+
+
+@pytest.mark.parametrize("text", ["m", "m=", "=1", "m=-1", "m=abc"])
+def test_bad_precision_target(text: str) -> None:
+    with pytest.raises(LeanflowError):
+        PrecisionTarget.parse(text)
+
+
+@pytest.mark.slow
+def test_pooled_vs_dedicated_known_answer() -> None:
+    """One 2-server pool against two owners at random, each at utilisation 0.8: Wq 1.78 vs 4.0 days."""
+    sc = load_scenario(ROOT / "scenarios" / "queueing" / "pooled_vs_dedicated.yaml")
+    result = run_scenario(sc, jobs=2)
+    labels = {p: (sc, p) for p in sc.plans}
+    v = build_verdict(result.summary, result.deals, result.plans, labels)
+    row = v.comparison.set_index("metric").loc["queue_days_server"]
+    pooled, dedicated = 0.7111111 / 0.4, 4.0
+    assert row.diff_low <= dedicated - pooled <= row.diff_high
+    assert row.diff_high - row.diff_low < 0.2 * (dedicated - pooled)  # narrow enough to mean something
+    assert row["significant"] and row["diff"] > 0
+    by_plan = result.summary.groupby("plan", observed=True)["queue_days_server"]
+    assert by_plan.mean()["pooled"] == pytest.approx(pooled, rel=0.05)
+    assert by_plan.mean()["dedicated"] == pytest.approx(dedicated, rel=0.08)
