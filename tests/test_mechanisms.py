@@ -287,7 +287,7 @@ plans:
   fixed_share:
     roles:
       rep: {headcount: 3, selling_hours_per_week: 20, owns_deals: true, works: [contact, demo, close],
-            prospects: 0.32}
+            prospects: 0.26}
 """
 
 

@@ -46,7 +46,7 @@ plans:
   specialised:
     roles:
       sdr: {headcount: 2, selling_hours_per_week: 25, works: [contact, qualify], prospects: 0.25}
-      ae: {headcount: 3, selling_hours_per_week: 25, owns_deals: true, works: [demo, close], wip_limit_per_person: 6}
+      ae: {headcount: 3, selling_hours_per_week: 25, owns_deals: true, works: [demo, close], wip_limit_per_person: 4}
     policy: {priority: fifo, gate_threshold: 0.5, handoff_hours: 0.5, wip_limits: {stages: {demo: 8}}}
 """
 
@@ -105,7 +105,7 @@ def test_stage_wip_limit_holds(scenario) -> None:
     assert rd.cols["blocked_days"].max() > 0, "the limit never bit: the test proves nothing"
 
 
-@pytest.mark.parametrize(("plan", "team", "limit"), [("specialised", 1, 6), ("full_cycle", 0, 15)])
+@pytest.mark.parametrize(("plan", "team", "limit"), [("specialised", 1, 4), ("full_cycle", 0, 15)])
 def test_per_person_wip_limit_holds(scenario, plan: str, team: int, limit: int) -> None:
     """Also for reps who prospect: they stop making leads while at their limit."""
     funnel = Funnel(scenario, plan, replication_seed(scenario.seed, 0))

@@ -179,15 +179,15 @@ class Funnel:
         chunk = hours * team.days_per_hour
         desk = team.desk(local)
         if mode == "when_idle":
-            priority, gap = IDLE_PRIORITY, 0.0
-        else:
-            share = float(mode)
-            priority, gap = PROTECTED_PRIORITY, chunk * (1.0 - share) / share
+            priority, period = IDLE_PRIORITY, 0.0
+        else:  # a share: stretches start on a fixed schedule, so waiting for the desk does not erode the share
+            priority, period = PROTECTED_PRIORITY, chunk / float(mode)
         # a prospector who keeps what they make stops while at their WIP limit
         capped = team.owned and team.limit is not None and self.stages[0].team_index == ti
+        due = period * (1.0 - float(mode)) if period else 0.0
         while True:
-            if gap:
-                yield env.timeout(gap)
+            if due > env.now:
+                yield env.timeout(due - env.now)
             while capped and team.open[local] >= team.limit:
                 yield team.room(local)
             req = desk.request(priority=priority)
@@ -199,6 +199,7 @@ class Funnel:
             team.give_back(who)
             self.records.add_prospecting(who, start, env.now)
             self._spawn(source, prospector=(ti, who))
+            due = max(due + period, env.now - period)  # catch up at most one missed stretch
 
     def _spawn(self, source: int, slot=None, prospector: tuple[int, int] | None = None) -> None:
         d = Deal(self.next_id, source, self.factories[source].next(), self.env.now, self.n_stages, self.n_teams)
