@@ -21,7 +21,7 @@ app = typer.Typer(
 )
 # piped output gets a fixed width wide enough for the tables (rich assumes 80 columns otherwise)
 out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
 
 SetOption = Annotated[
     list[str] | None,

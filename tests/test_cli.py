@@ -122,3 +122,60 @@ def test_schema_command_writes_json(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     schema = json.loads((tmp_path / "scenario.schema.json").read_text())
     assert schema["$schema"].startswith("http://json-schema.org/draft-07")
+
+
+def test_run_prints_the_verdict_and_writes_comparison(tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    proc = leanflow("run", str(DEFAULT), *SHORT, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "verdict: flow_optimised against resource_optimised" in proc.stdout
+    headline = next(line for line in proc.stdout.splitlines() if line.startswith("flow_optimised: "))
+    assert "won revenue per week" in headline and "90% CI" in headline and "median cycle" in headline
+    assert "common random numbers: correlation" in proc.stdout
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert set(comparison["plan"]) == {"flow_optimised"}
+    assert {"won_revenue_per_week", "cycle_p50", "cycle_p85", "win_rate", "win_rate_value", "flow_efficiency",
+            "utilisation", "utilisation_ae"} <= set(comparison["metric"])  # fmt: skip
+    assert {"diff", "diff_low", "diff_high", "rel", "rel_low", "rel_high", "significant", "correlation"} <= set(
+        comparison.columns
+    )
+    summary = pd.read_csv(out / "summary.csv")
+    row = comparison.set_index("metric").loc["won_revenue_per_week"]
+    by_plan = summary.groupby("plan")["won_revenue_per_week"].mean()
+    assert row["diff"] == pytest.approx(by_plan["flow_optimised"] - by_plan["resource_optimised"])
+    for name in ("velocity.csv", "time_split.csv", "efficiency.csv", "verdict.txt"):
+        assert (out / name).is_file(), name
+
+
+def test_set_changes_only_the_plan_it_touches(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert leanflow("run", str(DEFAULT), *SHORT, "-o", str(a)).returncode == 0
+    proc = leanflow("run", str(DEFAULT), *SHORT, "--set", "plans.flow_optimised.roles.se.headcount=3", "-o", str(b))
+    assert proc.returncode == 0, proc.stderr
+    sa, sb = pd.read_csv(a / "summary.csv"), pd.read_csv(b / "summary.csv")
+    base = sa["plan"] == "resource_optimised"
+    pd.testing.assert_frame_equal(sa[base], sb[base])  # common random numbers: the baseline is untouched
+    assert not sa[~base].reset_index(drop=True).equals(sb[~base].reset_index(drop=True))
+    assert sb.loc[~base, "headcount"].iloc[0] == 15
+
+
+def test_compare_two_files(tmp_path: Path) -> None:
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(DEFAULT.read_text().replace("gate_threshold: 0.45", "gate_threshold: 0.3"))
+    out = tmp_path / "cmp"
+    proc = leanflow("compare", str(DEFAULT), str(variant), *SHORT, "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "different markets" not in proc.stderr
+    assert "verdict: variant:flow_optimised against default:resource_optimised" in proc.stdout
+    assert "Bonferroni" in proc.stdout  # three plans against one baseline
+    comparison = pd.read_csv(out / "comparison.csv")
+    same = comparison[(comparison["plan"] == "variant:resource_optimised")]
+    assert (same["diff"] == 0).all()  # the same plan on the same seed: zero difference
+    assert not same["significant"].any()
+
+
+def test_compare_warns_when_markets_differ(tmp_path: Path) -> None:
+    other = ROOT / "scenarios" / "smb_velocity.yaml"
+    proc = leanflow("compare", str(DEFAULT), str(other), *SHORT, "-o", str(tmp_path / "x"))
+    assert proc.returncode == 0, proc.stderr
+    assert "different markets" in proc.stderr and "not common" in proc.stderr

@@ -61,7 +61,7 @@ def _pct(x: float) -> str:
 
 def _headline(comparison: pd.DataFrame, plan: str) -> str:
     rows = comparison[comparison["plan"] == plan].set_index("metric")
-    level = f"{rows['confidence'].iloc[0]:.0%}"
+    level = f"{round(100 * rows['confidence'].iloc[0], 1):g}%"
     parts = []
     if "won_revenue_per_week" in rows.index:
         r = rows.loc["won_revenue_per_week"]
