@@ -93,6 +93,7 @@ Precision = Annotated[
     typer.Option("--precision", help="metric=half_width: add replications until the 90% CIs are this narrow."),
 ]
 MaxReplications = Annotated[int, typer.Option("--max-replications", min=1, help="Upper limit for --precision.")]
+Report = Annotated[bool, typer.Option("--report", help="Also write the self-contained HTML report.")]
 
 
 @app.command()
@@ -105,6 +106,7 @@ def run(
     output: Output = None,
     precision: Precision = None,
     max_replications: MaxReplications = 200,
+    report: Report = False,
 ) -> None:
     """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
     from leanflow.experiment.runner import run_scenario
@@ -116,7 +118,8 @@ def run(
     err.print(f"leanflow {__version__}: {scenario.name}: {len(scenario.plans)} plan(s), {n} replications")
     result = _replicate(lambda first, k: run_scenario(scenario, k, jobs, first), n, precision, max_replications)
     labels = {p: (scenario, p) for p in scenario.plans}
-    _finish(result, labels, output or Path("results") / file.stem, {"scenario_file": str(file), "overrides": sets})
+    extra = {"scenario_file": str(file), "scenario_texts": [file.read_text()], "overrides": sets}
+    _finish(result, labels, output or Path("results") / file.stem, extra, report)
 
 
 @app.command()
@@ -130,6 +133,7 @@ def compare(
     output: Output = None,
     precision: Precision = None,
     max_replications: MaxReplications = 200,
+    report: Report = False,
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
     from leanflow.experiment.runner import run_scenario
@@ -156,8 +160,9 @@ def compare(
     result = _replicate(block, n, precision, max_replications)
     labels = {f"{names[0]}:{p}": (a, p) for p in a.plans} | {f"{names[1]}:{p}": (b, p) for p in b.plans}
     extra = {"scenario_files": [str(first), str(second)], "overrides": sets,
+             "scenario_texts": [first.read_text(), second.read_text()],
              "second_scenario": json.loads(b.model_dump_json(by_alias=True))}  # fmt: skip
-    _finish(result, labels, output or Path("results") / f"{first.stem}-vs-{second.stem}", extra)
+    _finish(result, labels, output or Path("results") / f"{first.stem}-vs-{second.stem}", extra, report)
 
 
 def _with_seed(overrides: list[str] | None, seed: int | None) -> list[str]:
@@ -197,7 +202,7 @@ def _replicate(run_block, n: int, precision: str | None, maximum: int):
     return result
 
 
-def _finish(result, labels: dict, target: Path, extra: dict) -> None:
+def _finish(result, labels: dict, target: Path, extra: dict, report: bool) -> None:
     """Print per-plan tables and the verdict, then write the results directory."""
     from leanflow.experiment.store import write_results, write_verdict
     from leanflow.metrics.verdict import build_verdict
@@ -212,6 +217,25 @@ def _finish(result, labels: dict, target: Path, extra: dict) -> None:
     if verdict is not None:
         write_verdict(verdict, target)
     out.print(f"results: {target}/", markup=False, highlight=False)
+    if report:
+        from leanflow.report.html import write_report
+
+        out.print(f"report: {write_report(target)}", markup=False, highlight=False)
+
+
+@app.command("report")
+def report_command(
+    directory: Annotated[Path, typer.Argument(help="A results directory (from run or compare).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file (default DIR/report.html).")] = None,
+    pdf: Annotated[bool, typer.Option("--pdf", help="Also print it to PDF with headless Chromium.")] = False,
+) -> None:
+    """Write the single self-contained HTML report of a results directory."""
+    from leanflow.report.html import print_pdf, write_report
+
+    path = write_report(directory, output)
+    out.print(f"report: {path}", markup=False, highlight=False)
+    if pdf:
+        out.print(f"pdf: {print_pdf(path)}", markup=False, highlight=False)
 
 
 @app.command()

@@ -143,7 +143,7 @@ def test_run_prints_the_verdict_and_writes_comparison(tmp_path: Path) -> None:
     row = comparison.set_index("metric").loc["won_revenue_per_week"]
     by_plan = summary.groupby("plan")["won_revenue_per_week"].mean()
     assert row["diff"] == pytest.approx(by_plan["flow_optimised"] - by_plan["resource_optimised"])
-    for name in ("velocity.csv", "time_split.csv", "efficiency.csv", "verdict.txt"):
+    for name in ("velocity.csv", "time_split.csv", "efficiency.csv", "verdict.json"):
         assert (out / name).is_file(), name
 
 

@@ -27,6 +27,9 @@ def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     os.close(fd)
     try:
         write(Path(tmp))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -81,8 +84,8 @@ def write_verdict(verdict: Verdict, out: Path) -> None:
     }
     for name, df in tables.items():
         atomic_write(out / name, lambda p, df=df: df.to_csv(p, index=False, float_format="%.10g"))
-    text = "\n".join([*verdict.headlines, *verdict.notes]) + "\n"
-    atomic_write(out / "verdict.txt", lambda p: p.write_text(text))
+    text = json.dumps({"headlines": verdict.headlines, "notes": verdict.notes}, indent=2) + "\n"
+    atomic_write(out / "verdict.json", lambda p: p.write_text(text))
 
 
 def read_summary(out: Path) -> pd.DataFrame:

@@ -1,0 +1,230 @@
+"""The single self-contained HTML report: verdict, charts, assumptions, method.
+
+Charts are inline PNG (base64), CSS is inline, nothing is fetched: the file
+opens offline and can be e-mailed. Every user string goes through Jinja2's
+autoescaping.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import subprocess
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from matplotlib.figure import Figure
+
+from leanflow import __version__
+from leanflow.errors import LeanflowError
+from leanflow.experiment.store import atomic_write
+from leanflow.metrics.catalog import format_value, metric_info, metric_order
+from leanflow.metrics.stats import describe
+from leanflow.report.charts import ALL_CHARTS
+from leanflow.report.results import Results, load_results
+from leanflow.scenario.schema import Scenario
+
+TEMPLATES = Path(__file__).parent / "templates"
+CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+KEY_METRICS = (
+    "won_revenue_per_week", "won_per_week", "win_rate", "win_rate_value", "cycle_p50", "cycle_p85",
+    "flow_efficiency", "utilisation", "leads", "qualified", "won",
+)  # fmt: skip
+
+
+def figure_png(fig: Figure) -> str:
+    """A figure as a base64 PNG data URI."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def render_report(res: Results) -> str:
+    """The report of a results directory as one HTML string."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    charts = [
+        {"name": name, "title": fn.__doc__.strip().splitlines()[0] if fn.__doc__ else name, "caption": caption,
+         "src": figure_png(fn(res))}
+        for name, (fn, caption) in ALL_CHARTS.items()
+    ]  # fmt: skip
+    verdict = _verdict(res)
+    return env.get_template("report.html.j2").render(
+        title=res.scenario.name,
+        plans=res.plans,
+        verdict=verdict,
+        plan_tables=_plan_tables(res),
+        charts=charts,
+        assumptions=_assumptions(res.scenario),
+        yaml_texts=res.manifest.get("scenario_texts") or [],
+        overrides=res.manifest.get("overrides") or [],
+        method=_method(res),
+    )
+
+
+def write_report(directory: str | Path, output: str | Path | None = None) -> Path:
+    """Render the report of a results directory and write it atomically."""
+    res = load_results(directory)
+    path = Path(output) if output else Path(directory) / "report.html"
+    html = render_report(res)
+    atomic_write(path, lambda p: p.write_text(html, encoding="utf-8"))
+    return path
+
+
+def find_chromium() -> str | None:
+    """The path of a Chromium-family browser, if one is installed."""
+    return next((p for p in map(shutil.which, CHROMIUMS) if p), None)
+
+
+def print_pdf(html: Path) -> Path:
+    """Print a report to PDF beside it through headless Chromium."""
+    browser = find_chromium()
+    if browser is None:
+        raise LeanflowError(
+            "--pdf needs Chromium and none was found (looked for: " + ", ".join(CHROMIUMS) + "). "
+            f"Install it (Debian: apt-get install chromium) or open {html} in a browser and print to PDF."
+        )
+    pdf = html.with_suffix(".pdf")
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+               html.resolve().as_uri()]  # fmt: skip
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if proc.returncode != 0 or not pdf.is_file():
+        raise LeanflowError(f"Chromium could not print {html} to PDF: {proc.stderr.strip()[-500:]}")
+    return pdf
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _verdict(res: Results) -> dict[str, Any] | None:
+    """Headlines, notes and one table per plan against the baseline (None for a single plan)."""
+    if res.comparison is None or len(res.plans) < 2:
+        return None
+    path = res.directory / "verdict.json"
+    said = json.loads(path.read_text()) if path.is_file() else {"headlines": [], "notes": []}
+    tables = []
+    for plan in res.plans[1:]:
+        rows = res.comparison[res.comparison["plan"] == plan]
+        level = f"{round(100 * rows['confidence'].iloc[0], 1):g}%" if len(rows) else ""
+        body = []
+        for r in rows.itertuples():
+            kind = metric_info(r.metric).kind
+            body.append({
+                "metric": metric_info(r.metric).label, "base": format_value(kind, r.base_mean),
+                "plan": format_value(kind, r.plan_mean), "diff": _signed(kind, r.diff),
+                "ci": f"{_signed(kind, r.diff_low)} .. {_signed(kind, r.diff_high)}",
+                "rel": "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%", "significant": bool(r.significant),
+            })  # fmt: skip
+        tables.append({"plan": plan, "level": level, "rows": body})
+    return {"baseline": res.plans[0], "headlines": said["headlines"], "notes": said["notes"], "tables": tables}
+
+
+def _signed(kind: str, x: float) -> str:
+    if x != x:
+        return "-"
+    text = format_value(kind, abs(x))
+    return f"-{text}" if x < 0 else f"+{text}"
+
+
+def _plan_tables(res: Results) -> list[dict[str, Any]]:
+    """Key metrics per plan: mean and 90% CI across replications."""
+    metrics = [m for m in metric_order(list(res.summary.columns)) if m in KEY_METRICS]
+    desc = describe(res.summary, metrics)
+    rows = []
+    for metric in metrics:
+        info = metric_info(metric)
+        cells = []
+        for plan in res.plans:
+            r = desc[(desc["plan"] == plan) & (desc["metric"] == metric)].iloc[0]
+            f = lambda x, k=info.kind: format_value(k, x)  # noqa: E731
+            cells.append({"mean": f(r["mean"]), "ci": f"{f(r['ci_low'])} .. {f(r['ci_high'])}"})
+        rows.append({"label": info.label, "cells": cells})
+    return [{"plans": res.plans, "rows": rows, "n": int(res.summary["replication"].nunique())}]
+
+
+def _dist(spec: Any) -> str:
+    """A distribution as short readable text, e.g. gamma(mean=2, cv=0.5)."""
+    if spec is None:
+        return "none"
+    params = spec.model_dump(by_alias=True, exclude={"dist"}, exclude_none=True)
+    return f"{spec.dist}(" + ", ".join(f"{k}={_num(v)}" for k, v in params.items()) + ")"
+
+
+def _num(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list | tuple):
+        return "[" + ", ".join(_num(x) for x in v) + "]"
+    return str(v)
+
+
+def _assumptions(sc: Scenario) -> dict[str, Any]:
+    """The scenario as readable tables."""
+    market = sc.market
+    return {
+        "run": [("name", sc.name), ("horizon", f"{sc.horizon_days:g} days"), ("warm-up", f"{sc.warmup_days:g} days"),
+                ("replications", str(sc.replications)), ("seed", str(sc.seed))],
+        "segments": [
+            {"name": n, "share": _num(s.share), "value": _dist(s.deal_value), "fit": _dist(s.fit),
+             "effort_scale": _num(s.effort_scale), "buyer_scale": _num(s.buyer_scale)}
+            for n, s in market.segments.items()
+        ],
+        "sources": [
+            {"name": n, "kind": s.kind,
+             "params": ", ".join(f"{k}={_num(v)}" for k, v in s.model_dump(exclude={"kind"}).items() if v)}
+            for n, s in market.sources.items()
+        ],
+        "buyer": [("cold half-life", _opt(market.buyer.cold_half_life_days, "days", "no decay")),
+                  ("stale after", _opt(market.buyer.stale_after_days, "days without contact", "never"))],
+        "stages": [
+            {"name": st.name, "effort": _dist(st.effort_hours), "buyer": _dist(st.buyer_days),
+             "advance": f"{st.advance.base:g} + {st.advance.per_fit:g} x fit",
+             "lost_share": "default" if st.lost_share is None else _num(st.lost_share),
+             "gate": f"noise {st.gate.noise:g}" if st.gate else ""}
+            for st in sc.process.stages
+        ],
+        "plans": [
+            {"name": name, "policy": plan.policy.model_dump(), "roles": [
+                {"name": rn, "headcount": r.headcount, "hours": _num(r.selling_hours_per_week),
+                 "works": ", ".join(r.works), "owns": "yes" if r.owns_deals else "no", "prospects": _num(r.prospects),
+                 "wip": "" if r.wip_limit_per_person is None else str(r.wip_limit_per_person),
+                 "assignment": r.assignment, "cost": "" if r.cost_per_head is None else f"{r.cost_per_head:,.0f}"}
+                for rn, r in plan.roles.items()
+            ]}
+            for name, plan in sc.plans.items()
+        ],
+    }
+
+
+def _opt(value: float | None, unit: str, none: str) -> str:
+    return none if value is None else f"{value:g} {unit}"
+
+
+def _method(res: Results) -> list[tuple[str, str]]:
+    m = res.manifest
+    sc = res.scenario
+    bonferroni = len(res.plans) > 2
+    rows = [
+        ("replications", f"{m.get('replications')} per plan, each from its own SeedSequence child of the seed"),
+        ("seed", str(m.get("seed"))),
+        ("common random numbers", "every plan sees the same leads with the same draws in each replication "
+         "(one random stream per lead source and kind of draw); comparisons are paired by replication"),
+        ("confidence level", "90% (t intervals; paired bootstrap for cycle-time percentiles)"
+         + ("; Bonferroni-adjusted across plans" if bonferroni else "")),
+        ("warm-up", f"the first {sc.warmup_days:g} of {sc.horizon_days:g} simulated days are excluded from metrics"),
+        ("leanflow version", str(m.get("versions", {}).get("leanflow", __version__))),
+        ("package versions", ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if k != "leanflow")),
+        ("scenario hash", f"sha256 {m.get('scenario_sha256', '')}"),
+        ("command", " ".join(m.get("command", []))),
+        ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+    ]  # fmt: skip
+    return rows

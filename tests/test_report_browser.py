@@ -1,0 +1,65 @@
+"""The HTML report in a real browser: headless system Chromium through pytest-playwright."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leanflow.report.html import find_chromium
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.browser
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    """Launch the system Chromium (no browser download); skip only where it is missing outside CI."""
+    path = find_chromium()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is missing in CI: .ci/run must install Debian's chromium package")
+        pytest.skip("no Chromium installed here (CI installs it)")
+    return {**browser_type_launch_args, "executable_path": path, "args": FLAGS}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("browser") / "res"
+    cmd = [sys.executable, "-m", "leanflow.cli", "run", str(ROOT / "scenarios" / "default.yaml"), "-n", "3",
+           "--set", "horizon_days=200", "--set", "warmup_days=40", "-o", str(out), "--report"]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return out / "report.html"
+
+
+def test_report_opens_cleanly_in_chromium(page, report: Path, tmp_path: Path) -> None:
+    errors: list[str] = []
+    failed: list[str] = []
+    network: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("requestfailed", lambda r: failed.append(r.url))
+    page.on("request", lambda r: network.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(report.as_uri(), wait_until="load")
+    assert errors == [], errors
+    assert failed == [], failed
+    assert network == [], f"the report fetched something: {network}"
+    images = page.locator("img")
+    assert images.count() >= 11
+    for i in range(images.count()):
+        img = images.nth(i)
+        assert img.evaluate("el => el.complete && el.naturalWidth > 0"), f"image {i} did not load"
+        box = img.bounding_box()
+        assert box is not None and box["width"] > 0 and box["height"] > 0, f"image {i} has no size"
+    assert page.locator("table.verdict-table").count() == 1
+    assert page.locator("table.verdict-table tbody tr").count() >= 8
+    assert "flow_optimised" in page.locator("p.headline").first.inner_text()
+    shot = tmp_path / "report.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
