@@ -239,6 +239,48 @@ def report_command(
 
 
 @app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="Sweep file (YAML).")],
+    jobs: Jobs = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+                     help="Run on a dask.distributed cluster: tcp://HOST:PORT (or DASK_SCHEDULER_ADDRESS)."),
+    ] = None,
+    output: Output = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace results of a different sweep in -o.")] = False,
+    analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the results when done.")] = False,
+) -> None:
+    """Run a parameter sweep (resumable: re-run the same command to continue after an interruption)."""
+    from leanflow.experiment.sweep import run_sweep
+    from leanflow.scenario.sweep_loader import load_sweep
+
+    loaded = load_sweep(file)
+    target = output or Path("results") / file.stem
+    err.print(f"leanflow {__version__}: sweep {loaded.sweep.name}: {len(loaded.plans)} plan(s) x "
+              f"{loaded.sweep.replications} replications per point -> {target}",
+              markup=False, highlight=False)  # fmt: skip
+    outcome = run_sweep(loaded, target, jobs, scheduler, force, sys.argv)
+    out.print(f"sweep: {outcome.points} points ({outcome.resumed} already done) in {outcome.seconds:.1f} s; "
+              f"results: {target}/results.parquet", markup=False, highlight=False)  # fmt: skip
+    if analyze:
+        _analyze(target)
+
+
+@app.command("analyze")
+def analyze_command(directory: Annotated[Path, typer.Argument(help="A sweep results directory.")]) -> None:
+    """Rank factors by sensitivity indices (Morris, Sobol) and plot each output against each factor."""
+    _analyze(directory)
+
+
+def _analyze(directory: Path) -> None:
+    from leanflow.report.sweep_analysis import analyze
+
+    for line in analyze(directory):
+        out.print(line, markup=False, highlight=False)
+
+
+@app.command()
 def version() -> None:
     """Print the leanflow version."""
     out.print(__version__)

@@ -28,3 +28,9 @@ def run_replication(scenario: Scenario, plan: str, replication: int) -> Replicat
     records = simulate(scenario, plan, replication_seed(scenario.seed, replication))
     rd = run_data(scenario, plan, replication, records)
     return ReplicationResult(plan, replication, run_metrics(rd), deals_table(rd), weekly_table(rd))
+
+
+def replication_metrics(scenario: Scenario, plan: str, replication: int) -> dict[str, float]:
+    """Only the metrics of one replication (no per-deal tables): the unit of a sweep."""
+    records = simulate(scenario, plan, replication_seed(scenario.seed, replication))
+    return run_metrics(run_data(scenario, plan, replication, records))

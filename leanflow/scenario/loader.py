@@ -68,13 +68,16 @@ def _locate(problems: list[Problem], filename: str, lines: LineMap, applied: Ove
 # ---------------------------------------------------------------- pydantic errors
 
 
-def pydantic_problems(exc: ValidationError, data: Any) -> list[Problem]:
+def pydantic_problems(exc: ValidationError, data: Any, root: type[BaseModel] = Scenario) -> list[Problem]:
     """One (path, message) per bad value: union-branch noise stripped and deduplicated."""
     best: dict[Path, tuple[int, Problem]] = {}
     for error in exc.errors(include_url=False):
         missing = error["type"] == "missing"
         path = _clean_loc(error["loc"], data, keep_last=missing)
-        problem = (path[:-1], f"missing required key '{path[-1]}'") if missing else (path, _message(error, path, data))
+        if missing:
+            problem = (path[:-1], f"missing required key '{path[-1]}'")
+        else:
+            problem = (path, _message(error, path, data, root))
         rank = _rank(error["type"])
         if path not in best or rank < best[path][0]:
             best[path] = (rank, problem)
@@ -108,16 +111,16 @@ def _rank(kind: str) -> int:
     return 1 if kind == "literal_error" else 0
 
 
-def _message(error: ErrorDetails, path: Path, data: Any) -> str:
+def _message(error: ErrorDetails, path: Path, data: Any, root: type[BaseModel]) -> str:
     """A user-facing message for one pydantic error."""
     kind, ctx, value = error["type"], error.get("ctx", {}), error["input"]
     if kind == "extra_forbidden":
-        return f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), _allowed_keys(path[:-1], data))}"
+        return f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), _allowed_keys(path[:-1], data, root))}"
     if kind == "union_tag_invalid":
         field, tag, tags = ctx["discriminator"].strip("'"), str(ctx["tag"]), _quoted(ctx["expected_tags"])
         return f"unknown {field} '{tag}'{did_you_mean(tag, tags)}; expected one of: {', '.join(tags)}"
     if kind == "union_tag_not_found":
-        tags = _union_tags(_type_at(path, data))
+        tags = _union_tags(_type_at(path, data, root))
         return f"missing required key {ctx['discriminator']} (one of: {', '.join(tags)})"
     if kind in MAPPING_TYPES:
         return f"expected a mapping, got {_describe(value)}"
@@ -149,15 +152,15 @@ def _describe(value: Any) -> str:
 # ---------------------------------------------------------------- walking the schema
 
 
-def _allowed_keys(path: Path, data: Any) -> list[str]:
+def _allowed_keys(path: Path, data: Any, root: type[BaseModel]) -> list[str]:
     """The keys the model at ``path`` accepts (by alias), or none if it is not a model."""
-    model = _model(_type_at(path, data), _data_at(data, path))
+    model = _model(_type_at(path, data, root), _data_at(data, path))
     return [f.alias or name for name, f in model.model_fields.items()] if model else []
 
 
-def _type_at(path: Path, data: Any) -> Any:
+def _type_at(path: Path, data: Any, root: type[BaseModel]) -> Any:
     """The annotation that governs the value at ``path`` (None if the walk fails)."""
-    annotation: Any = Scenario
+    annotation: Any = root
     node = data
     for item in path:
         annotation = _child_type(annotation, node, item)

@@ -1,0 +1,149 @@
+"""Load a sweep file: its own schema, its base scenario, and every factor path tried on the base.
+
+Errors are located like the scenario loader's: FILE:LINE: path.to.key: message.
+A factor path is checked by applying its extreme values to the base scenario
+and validating it, so a typo in a path or a value out of range is reported at
+the factor's line in the sweep file.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path as FilePath
+from typing import Any
+
+from pydantic import ValidationError
+
+from leanflow.errors import LocatedError, ScenarioError
+from leanflow.metrics.catalog import FIXED, PREFIXED
+from leanflow.scenario.loader import load_scenario_text, pydantic_problems
+from leanflow.scenario.overrides import PathError, set_path
+from leanflow.scenario.references import check_references, did_you_mean
+from leanflow.scenario.schema import Scenario
+from leanflow.scenario.sweep_schema import Sweep
+from leanflow.scenario.yaml_source import LineMap, format_path, line_for, read_text, read_yaml_text_lenient
+
+
+@dataclass(frozen=True)
+class LoadedSweep:
+    """A validated sweep with its base scenario as raw data (picklable, for workers)."""
+
+    sweep: Sweep
+    sweep_file: str
+    base_file: str
+    base_data: dict[str, Any]
+    base: Scenario
+    texts: tuple[str, str]  # the sweep file and the base scenario, as read
+
+    @property
+    def sha256(self) -> str:
+        """Identity of the sweep: both files' texts."""
+        return hashlib.sha256("\0".join(self.texts).encode()).hexdigest()
+
+    @property
+    def plans(self) -> list[str]:
+        return self.sweep.plans or list(self.base.plans)
+
+    @property
+    def seed(self) -> int:
+        return self.base.seed if self.sweep.seed is None else self.sweep.seed
+
+
+def split_path(dotted: str) -> list[str | int]:
+    """``a.b.2.c`` -> ['a', 'b', 2, 'c']."""
+    return [int(p) if p.isdigit() else p for p in dotted.replace("[", ".").replace("]", "").split(".") if p]
+
+
+def scenario_data(base_data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the base scenario data with dotted-path changes applied."""
+    data = copy.deepcopy(base_data)
+    for path, value in changes.items():
+        set_path(data, split_path(path), value)
+    return data
+
+
+def load_sweep(path: str | PathLike[str]) -> LoadedSweep:
+    """Load and validate a sweep file and its base scenario; raise ScenarioError with every error."""
+    name = str(path)
+    text = read_text(path)
+    data, lines, errors = read_yaml_text_lenient(text, name)
+    try:
+        sweep = Sweep.model_validate(data)
+    except ValidationError as exc:
+        problems = pydantic_problems(exc, data, Sweep)
+        errors += [LocatedError(name, line_for(lines, p), format_path(p), m) for p, m in problems]
+        raise ScenarioError(sorted(errors, key=lambda e: e.line)) from None
+    if errors:
+        raise ScenarioError(errors)
+    base_file = FilePath(path).parent / sweep.base
+    if not base_file.is_file():
+        raise ScenarioError([LocatedError(name, line_for(lines, ("base",)), "base", f"no scenario file {base_file}")])
+    base_text = read_text(base_file)
+    base = load_scenario_text(base_text, str(base_file))
+    base_data, _, _ = read_yaml_text_lenient(base_text, str(base_file))
+    problems = list(_check(sweep, base, base_data, name, lines))
+    if problems:
+        raise ScenarioError(problems)
+    return LoadedSweep(sweep, name, str(base_file), base_data, base, (text, base_text))
+
+
+def _check(sweep: Sweep, base: Scenario, base_data: dict, name: str, lines: LineMap):
+    """Located errors for plans, outputs, overrides and every factor's extreme values."""
+    for i, plan in enumerate(sweep.plans or []):
+        if plan not in base.plans:
+            hint = did_you_mean(plan, list(base.plans))
+            yield LocatedError(name, line_for(lines, ("plans", i)), f"plans[{i}]",
+                               f"no plan '{plan}' in the base scenario{hint}")  # fmt: skip
+    known = _known_outputs(base)
+    for i, out in enumerate(sweep.outputs):
+        if out not in known:
+            yield LocatedError(name, line_for(lines, ("outputs", i)), f"outputs[{i}]",
+                               f"unknown metric '{out}'{did_you_mean(out, sorted(known))}")  # fmt: skip
+    fixed = dict(sweep.overrides)
+    trials: list[tuple[tuple, dict[str, Any]]] = [(("overrides",), {})]
+    for key, levels in sweep.levers.items():
+        trials += [(("levers", key), {key: level}) for level in levels]
+    for key, rng in sweep.uncertainties.items():
+        if rng.low > rng.high:
+            yield LocatedError(name, line_for(lines, ("uncertainties", key)), f"uncertainties.{key}",
+                               f"low ({rng.low:g}) is above high ({rng.high:g})")  # fmt: skip
+        values = [round(v) for v in (rng.low, rng.high)] if rng.integer else [rng.low, rng.high]
+        trials += [(("uncertainties", key), {key: v}) for v in values]
+    seen: set[tuple] = set()
+    for where, change in trials:
+        problem = _try(base_data, {**fixed, **change})
+        if problem and where not in seen:
+            seen.add(where)
+            yield LocatedError(name, line_for(lines, where), format_path(where), problem)
+
+
+def _try(base_data: dict, changes: dict[str, Any]) -> str | None:
+    """Why these changes make the base scenario invalid (None if they do not)."""
+    try:
+        data = scenario_data(base_data, changes)
+    except (PathError, KeyError, IndexError, TypeError) as exc:
+        return f"not a valid scenario path: {exc}"
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        path, message = pydantic_problems(exc, data)[0]
+        return f"gives an invalid scenario: {format_path(path)}: {message}"
+    refs = check_references(scenario)
+    if refs:
+        path, message = refs[0]
+        return f"gives an invalid scenario: {format_path(path)}: {message}"
+    return None
+
+
+def _known_outputs(base: Scenario) -> set[str]:
+    """Every metric name a run of this scenario produces."""
+    stages = [s.name for s in base.process.stages]
+    roles = sorted({r for plan in base.plans.values() for r in plan.roles})
+    names = {k for k, *_ in FIXED} | {"utilisation", "leads"}
+    for prefix, *_ in PREFIXED:
+        names |= {prefix + x for x in (roles if prefix in ("utilisation_", "prospecting_share_", "queue_days_")
+                                       else stages)}  # fmt: skip
+    return names
