@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from leanflow.scenario import scenario_json_schema
+from leanflow.scenario.jsonschema import sweep_json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -13,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_committed_schema_is_current() -> None:
     committed = json.loads((ROOT / "schema" / "scenario.schema.json").read_text())
     assert committed == scenario_json_schema(), "schema is stale: run `leanflow schema -o schema` and commit it"
+
+
+def test_committed_sweep_schema_is_current() -> None:
+    committed = json.loads((ROOT / "schema" / "sweep.schema.json").read_text())
+    assert committed == sweep_json_schema(), "schema is stale: run `leanflow schema -o schema` and commit it"
 
 
 def test_shipped_scenarios_carry_the_schema_line() -> None:

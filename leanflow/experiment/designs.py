@@ -136,7 +136,8 @@ def _lever_indices(sweep: Sweep) -> np.ndarray:
     With no levers this is a single empty combination (shape ``(1, 0)``).
     """
     ranges = [range(len(levels)) for levels in sweep.levers.values()]
-    return np.array(list(itertools.product(*ranges)), dtype=np.intp).reshape(-1, len(ranges))
+    combos = list(itertools.product(*ranges))
+    return np.array(combos, dtype=np.intp).reshape(len(combos), len(ranges))
 
 
 def _lever_column(levels: list[Level], rows: np.ndarray) -> pd.Series:

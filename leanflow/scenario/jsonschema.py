@@ -1,4 +1,4 @@
-"""A draft-07 JSON Schema of the scenario file, for editors (yaml-language-server)."""
+"""Draft-07 JSON Schemas of the scenario and sweep files, for editors (yaml-language-server)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,41 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from leanflow.scenario.schema import Scenario
+from leanflow.scenario.sweep_schema import Sweep
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 FILENAME = "scenario.schema.json"
+SWEEP_FILENAME = "sweep.schema.json"
+
+
+def json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
+    """A model as a draft-07 schema (``definitions`` instead of ``$defs``)."""
+    schema = model.model_json_schema()
+    definitions = schema.pop("$defs", {})
+    return {**_draft_07(schema), "$schema": DRAFT_07, "title": title, "definitions": _draft_07(definitions)}
 
 
 def scenario_json_schema() -> dict[str, Any]:
-    """The Scenario model as a draft-07 schema (``definitions`` instead of ``$defs``)."""
-    schema = Scenario.model_json_schema()
-    definitions = schema.pop("$defs", {})
-    return {
-        **_draft_07(schema),
-        "$schema": DRAFT_07,
-        "title": "leanflow scenario",
-        "definitions": _draft_07(definitions),
-    }
+    """The scenario file's schema."""
+    return json_schema(Scenario, "leanflow scenario")
+
+
+def sweep_json_schema() -> dict[str, Any]:
+    """The sweep file's schema."""
+    return json_schema(Sweep, "leanflow sweep")
 
 
 def write_schema(directory: str | PathLike[str]) -> Path:
-    """Write ``scenario.schema.json`` into ``directory`` (created if needed); return its path."""
-    path = Path(directory) / FILENAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(scenario_json_schema(), sort_keys=True, indent=2) + "\n", encoding="utf-8")
-    return path
+    """Write ``scenario.schema.json`` and ``sweep.schema.json`` into ``directory``; return the first's path."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, schema in ((FILENAME, scenario_json_schema()), (SWEEP_FILENAME, sweep_json_schema())):
+        text = json.dumps(schema, sort_keys=True, indent=2) + "\n"
+        (directory / name).write_text(text, encoding="utf-8")
+    return directory / FILENAME
 
 
 def _draft_07(node: Any) -> Any:

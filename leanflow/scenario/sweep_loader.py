@@ -120,8 +120,28 @@ def _check(sweep: Sweep, base: Scenario, base_data: dict, name: str, lines: Line
             yield LocatedError(name, line_for(lines, where), format_path(where), problem)
 
 
+def _missing_parent(base_data: dict, dotted: str) -> str | None:
+    """A typo in a factor path: an intermediate key that the base scenario does not have."""
+    node: Any = base_data
+    parts = split_path(dotted)
+    for depth, part in enumerate(parts[:-1]):
+        where = ".".join(map(str, parts[:depth])) or "the scenario"
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
+            node = node[part]
+        else:
+            choices = [str(k) for k in node] if isinstance(node, dict) else []
+            return f"not a valid scenario path: no '{part}' in {where}{did_you_mean(str(part), choices)}"
+    return None
+
+
 def _try(base_data: dict, changes: dict[str, Any]) -> str | None:
     """Why these changes make the base scenario invalid (None if they do not)."""
+    for dotted in changes:
+        problem = _missing_parent(base_data, dotted)
+        if problem:
+            return problem
     try:
         data = scenario_data(base_data, changes)
     except (PathError, KeyError, IndexError, TypeError) as exc:
