@@ -86,3 +86,11 @@ def format_value(kind: str, x: float) -> str:
     if kind == "days":
         return f"{x:.1f} d"
     return f"{x:.2f}"
+
+
+def format_signed(kind: str, x: float) -> str:
+    """A difference as a person reads it, with its sign."""
+    if x != x:
+        return "-"
+    text = format_value(kind, abs(x))
+    return f"-{text}" if x < 0 else f"+{text}"

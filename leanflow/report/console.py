@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from leanflow.metrics.catalog import format_value, metric_info, metric_order
+from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
 from leanflow.metrics.verdict import Verdict
 
@@ -57,7 +57,7 @@ def verdict_tables(v: Verdict) -> list[Table]:
         for r in rows.itertuples():
             info = metric_info(r.metric)
             f = lambda x, k=info.kind: format_value(k, x)  # noqa: E731
-            d = lambda x, k=info.kind: _signed(k, x)  # noqa: E731
+            d = lambda x, k=info.kind: format_signed(k, x)  # noqa: E731
             rel = "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%"
             t.add_row(info.label, f(r.base_mean), f(r.plan_mean), d(r.diff), f"{d(r.diff_low)} .. {d(r.diff_high)}",
                       rel, "*" if r.significant else "")  # fmt: skip
@@ -88,12 +88,6 @@ def verdict_tables(v: Verdict) -> list[Table]:
     tables.append(t)
     return tables
 
-
-def _signed(kind: str, x: float) -> str:
-    if x != x:
-        return "-"
-    text = format_value(kind, abs(x))
-    return f"-{text}" if x < 0 else f"+{text}"
 
 
 def print_verdict(v: Verdict, console: Console | None = None) -> None:

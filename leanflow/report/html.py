@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from leanflow import __version__
 from leanflow.errors import LeanflowError
 from leanflow.experiment.store import atomic_write
-from leanflow.metrics.catalog import format_value, metric_info, metric_order
+from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
 from leanflow.report.charts import ALL_CHARTS
 from leanflow.report.results import Results, load_results
@@ -120,19 +120,13 @@ def _verdict(res: Results) -> dict[str, Any] | None:
             kind = metric_info(r.metric).kind
             body.append({
                 "metric": metric_info(r.metric).label, "base": format_value(kind, r.base_mean),
-                "plan": format_value(kind, r.plan_mean), "diff": _signed(kind, r.diff),
-                "ci": f"{_signed(kind, r.diff_low)} .. {_signed(kind, r.diff_high)}",
+                "plan": format_value(kind, r.plan_mean), "diff": format_signed(kind, r.diff),
+                "ci": f"{format_signed(kind, r.diff_low)} .. {format_signed(kind, r.diff_high)}",
                 "rel": "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%", "significant": bool(r.significant),
             })  # fmt: skip
         tables.append({"plan": plan, "level": level, "rows": body})
     return {"baseline": res.plans[0], "headlines": said["headlines"], "notes": said["notes"], "tables": tables}
 
-
-def _signed(kind: str, x: float) -> str:
-    if x != x:
-        return "-"
-    text = format_value(kind, abs(x))
-    return f"-{text}" if x < 0 else f"+{text}"
 
 
 def _plan_tables(res: Results) -> list[dict[str, Any]]:
