@@ -37,13 +37,14 @@ def _shipped_scenarios() -> Path:
 
 @app.command()
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
-    """Check scenario files; print every error as FILE:LINE: path.to.key: message."""
+    """Check scenario or sweep files; print every error as FILE:LINE: path.to.key: message."""
     from leanflow.scenario import load_scenario
+    from leanflow.scenario.sweep_loader import is_sweep_file, load_sweep
 
     bad = 0
     for f in files:
         try:
-            load_scenario(f)
+            load_sweep(f) if is_sweep_file(f) else load_scenario(f)
         except ScenarioError as e:
             bad += 1
             for line in e.errors:

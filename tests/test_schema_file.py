@@ -27,3 +27,16 @@ def test_shipped_scenarios_carry_the_schema_line() -> None:
         assert first.startswith("# yaml-language-server: $schema="), path
         target = (path.parent / first.split("$schema=", 1)[1].strip()).resolve()
         assert target == (ROOT / "schema" / "scenario.schema.json").resolve(), path
+
+
+def test_shipped_sweeps_validate_and_carry_the_schema_line() -> None:
+    from leanflow.scenario.sweep_loader import is_sweep_file, load_sweep
+
+    sweeps = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert sweeps, "no shipped experiments"
+    for path in sweeps:
+        assert is_sweep_file(path), path
+        load_sweep(path)
+        first = path.read_text().splitlines()[0]
+        target = (path.parent / first.split("$schema=", 1)[1].strip()).resolve()
+        assert target == (ROOT / "schema" / "sweep.schema.json").resolve(), path

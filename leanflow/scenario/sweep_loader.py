@@ -65,6 +65,15 @@ def scenario_data(base_data: dict[str, Any], changes: dict[str, Any]) -> dict[st
     return data
 
 
+def is_sweep_file(path: str | PathLike[str]) -> bool:
+    """Whether a YAML file looks like a sweep (it names a base scenario) rather than a scenario."""
+    try:
+        data, _, _ = read_yaml_text_lenient(read_text(path), str(path))
+    except ScenarioError:
+        return False
+    return isinstance(data, dict) and "base" in data and "market" not in data
+
+
 def load_sweep(path: str | PathLike[str]) -> LoadedSweep:
     """Load and validate a sweep file and its base scenario; raise ScenarioError with every error."""
     name = str(path)
