@@ -1,0 +1,516 @@
+"""Plots and tables of the shipped experiments, from their sweep results directories.
+
+    python experiments/make_plots.py [--results results] [NAME ...]
+
+For each experiment whose results directory exists (default ``results/<name>``,
+written by ``leanflow sweep experiments/<name>.yaml -o results/<name>``), this
+writes ``experiments/<name>.png`` and prints the tables quoted in
+``experiments/README.md``. Only the sweeps' own files are read: ``summary.csv``
+(mean and 90% CI half-width per point x plan x metric) and ``results.parquet``
+(one row per point x plan x replication).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from scipy import stats
+
+HERE = Path(__file__).resolve().parent
+RESOURCE, FLOW = "resource_optimised", "flow_optimised"
+# Okabe & Ito, as leanflow's own charts (the first plan of a scenario gets the first colour)
+COLOURS = {RESOURCE: "#0072B2", FLOW: "#E69F00"}
+C_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7"]
+PER_WEEK = "market.sources.inbound.per_week"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def read(root: Path, name: str) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """(summary, results) of one sweep, or None when it has not been run."""
+    d = root / name
+    if not (d / "summary.csv").is_file():
+        print(f"{name}: no results in {d} (run: leanflow sweep experiments/{name}.yaml -o {d})", file=sys.stderr)
+        return None
+    return pd.read_csv(d / "summary.csv"), pd.read_parquet(d / "results.parquet")
+
+
+def wide(summary: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """One row per point x plan: each metric's mean, and its 90% CI half-width as ``<metric>_ci``."""
+    mean = summary.pivot_table(index=keys, columns="metric", values="mean", sort=False)
+    half = summary.pivot_table(index=keys, columns="metric", values="ci_half_width", sort=False)
+    return mean.join(half.add_suffix("_ci")).reset_index()
+
+
+def t_ci(x: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Mean and t-interval half-width of the mean of ``x``."""
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()), float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / math.sqrt(x.size))
+
+
+def paired(results: pd.DataFrame, by: str, metric: str, a: str = FLOW, b: str = RESOURCE) -> pd.DataFrame:
+    """Per level of ``by``: mean paired difference a - b of ``metric`` (same replication, common random
+    numbers) with its 90% t interval."""
+    rows = []
+    for level, g in results.groupby(by, sort=True):
+        x = g[g.plan == a].set_index("replication")[metric]
+        y = g[g.plan == b].set_index("replication")[metric]
+        mean, half = t_ci((x - y).dropna().to_numpy(), 0.90)
+        rows.append({by: level, "diff": mean, "lo": mean - half, "hi": mean + half})
+    return pd.DataFrame(rows)
+
+
+def markdown(df: pd.DataFrame) -> str:
+    """A pandas frame as a GitHub markdown table (strings as given)."""
+    head = "| " + " | ".join(df.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in df.columns) + " |"
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join([head, rule, *body])
+
+
+def save(fig: Figure, name: str) -> None:
+    path = HERE / f"{name}.png"
+    fig.savefig(path, dpi=110)
+    print(f"wrote {path.relative_to(HERE.parent)}")
+
+
+def erlang_c(c: int, a: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue with offered load a = lambda/mu < c."""
+    top = a**c / math.factorial(c) * c / (c - a)
+    return top / (sum(a**k / math.factorial(k) for k in range(c)) + top)
+
+
+def mmc_wq(c: int, lam: float, mu: float) -> float:
+    """Mean wait in queue of an M/M/c station: C / (c mu - lambda)."""
+    return erlang_c(c, lam / mu) / (c * mu - lam)
+
+
+# ---------------------------------------------------------------- 1. utilisation
+
+
+def utilisation(root: Path) -> None:
+    got = read(root, "utilisation")
+    if got is None:
+        return
+    summary, results = got
+    w = wide(summary, [PER_WEEK, "plan"])
+    # the bottleneck: the resource plan has one role; the flow plan's two SEs saturate first
+    w["bottleneck"] = np.where(w.plan == RESOURCE, w["utilisation_ae"], w["utilisation_se"])
+    w["bottleneck_ci"] = np.where(w.plan == RESOURCE, w["utilisation_ae_ci"], w["utilisation_se_ci"])
+    w["bottleneck_queue"] = np.where(w.plan == RESOURCE, w["queue_days_ae"], w["queue_days_se"])
+    w["bottleneck_queue_ci"] = np.where(w.plan == RESOURCE, w["queue_days_ae_ci"], w["queue_days_se_ci"])
+    diff = paired(results, PER_WEEK, "cycle_p50")
+    diff85 = paired(results, PER_WEEK, "cycle_p85")
+    rev = paired(results, PER_WEEK, "won_revenue_per_week")
+
+    fig = Figure(figsize=(12, 9), layout="constrained")
+    axes = fig.subplots(2, 2)
+    ax = axes[0, 0]
+    for plan in (RESOURCE, FLOW):
+        g = w[w.plan == plan]
+        for metric, style in (("cycle_p50", "-o"), ("cycle_p85", "--s")):
+            ax.errorbar(g["bottleneck"], g[metric], yerr=g[f"{metric}_ci"], fmt=style, ms=4, capsize=2,
+                        color=COLOURS[plan], label=f"{plan}: {metric.replace('cycle_', '')}")  # fmt: skip
+    ax.set(xlabel="bottleneck utilisation (resource: AEs; flow: SEs)", ylabel="cycle time of won deals (days)",
+           title="Cycle time against bottleneck utilisation")  # fmt: skip
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+    ax = axes[0, 1]
+    for plan in (RESOURCE, FLOW):
+        g = w[w.plan == plan]
+        ax.errorbar(g["bottleneck"], g["bottleneck_queue"], yerr=g["bottleneck_queue_ci"], fmt="-o", ms=4,
+                    capsize=2, color=COLOURS[plan], label=plan)  # fmt: skip
+    ax.set(xlabel="bottleneck utilisation", ylabel="mean queue wait at the bottleneck (days)",
+           title="The queueing knee: wait for the bottleneck role")  # fmt: skip
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+    ax = axes[1, 0]
+    for d, style, label in ((diff, "-o", "p50"), (diff85, "--s", "p85")):
+        ax.errorbar(d[PER_WEEK], d["diff"], yerr=[d["diff"] - d["lo"], d["hi"] - d["diff"]], fmt=style, ms=4,
+                    capsize=2, color="#444444", label=f"cycle {label}")  # fmt: skip
+    ax.axhline(0, color="black", lw=0.8)
+    ax.set(xlabel="inbound leads per week", ylabel="flow - resource (days, 90% CI, paired)",
+           title="Cycle-time difference at the same lead rate")  # fmt: skip
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+
+    ax = axes[1, 1]
+    for plan in (RESOURCE, FLOW):
+        g = w[w.plan == plan]
+        ax.errorbar(g[PER_WEEK], g["won_revenue_per_week"] / 1000, yerr=g["won_revenue_per_week_ci"] / 1000,
+                    fmt="-o", ms=4, capsize=2, color=COLOURS[plan], label=plan)  # fmt: skip
+    ax.set(xlabel="inbound leads per week", ylabel="won revenue per week (k)", title="Won revenue")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.suptitle("Utilisation sweep: default scenario, inbound leads only, no prospecting (30 replications, 90% CIs)")
+    save(fig, "utilisation")
+
+    table = w[[PER_WEEK, "plan", "bottleneck", "utilisation", "bottleneck_queue", "cycle_p50", "cycle_p85",
+               "won_per_week", "won_revenue_per_week", "win_rate", "stale"]].copy()  # fmt: skip
+    table = table.sort_values([PER_WEEK, "plan"])
+    out = pd.DataFrame({
+        "leads/wk": table[PER_WEEK].map("{:g}".format),
+        "plan": table["plan"],
+        "bottleneck util": table["bottleneck"].map("{:.0%}".format),
+        "team util": table["utilisation"].map("{:.0%}".format),
+        "bottleneck queue (d)": table["bottleneck_queue"].map("{:.1f}".format),
+        "cycle p50 (d)": table["cycle_p50"].map("{:.1f}".format),
+        "cycle p85 (d)": table["cycle_p85"].map("{:.1f}".format),
+        "won/wk": table["won_per_week"].map("{:.2f}".format),
+        "revenue/wk": table["won_revenue_per_week"].map("{:,.0f}".format),
+        "win rate": table["win_rate"].map("{:.0%}".format),
+    })  # fmt: skip
+    print("\n## utilisation: means over replications\n")
+    print(markdown(out))
+    d = diff.merge(diff85, on=PER_WEEK, suffixes=("", "85")).merge(rev, on=PER_WEEK, suffixes=("", "_rev"))
+    out = pd.DataFrame({
+        "leads/wk": d[PER_WEEK].map("{:g}".format),
+        "cycle p50 flow - resource (d)": [f"{m:+.1f} ({lo:+.1f} .. {hi:+.1f})" for m, lo, hi in
+                                          zip(d["diff"], d["lo"], d["hi"], strict=True)],
+        "cycle p85 flow - resource (d)": [f"{m:+.1f} ({lo:+.1f} .. {hi:+.1f})" for m, lo, hi in
+                                          zip(d["diff85"], d["lo85"], d["hi85"], strict=True)],
+        "revenue/wk flow - resource": [f"{m:+,.0f} ({lo:+,.0f} .. {hi:+,.0f})" for m, lo, hi in
+                                       zip(d["diff_rev"], d["lo_rev"], d["hi_rev"], strict=True)],
+    })  # fmt: skip
+    print("\n## utilisation: paired differences (90% CI)\n")
+    print(markdown(out))
+
+
+# ---------------------------------------------------------------- 2. gate threshold
+
+
+def gate_threshold(root: Path) -> None:
+    got = read(root, "gate_threshold")
+    if got is None:
+        return
+    summary, _ = got
+    lever = "plans.flow_optimised.policy.gate_threshold"  # the resource plan's threshold is the same at every point
+    w = wide(summary, [lever, "plan"])
+    fig = Figure(figsize=(13, 8), layout="constrained")
+    axes = fig.subplots(2, 3)
+    panels = [
+        ("win_rate", "win rate won/(won+lost)", 100, "%"),
+        ("won_per_week", "won deals per week", 1, ""),
+        ("won_revenue_per_week", "won revenue per week (k)", 1 / 1000, ""),
+        ("qualified", "qualified leads (passed the gate, 365 days)", 1, ""),
+        ("mean_won_value", "mean won deal value (k)", 1 / 1000, ""),
+        ("cycle_p50", "median cycle time, won deals (days)", 1, ""),
+    ]
+    for ax, (metric, label, scale, _) in zip(axes.ravel(), panels, strict=True):
+        for plan in (RESOURCE, FLOW):
+            g = w[w.plan == plan]
+            ax.errorbar(g[lever], g[metric] * scale, yerr=g[f"{metric}_ci"] * scale, fmt="-o", ms=4, capsize=2,
+                        color=COLOURS[plan], label=plan)  # fmt: skip
+        ax.axvline(0.2, color=COLOURS[RESOURCE], lw=0.8, ls=":")
+        ax.axvline(0.45, color=COLOURS[FLOW], lw=0.8, ls=":")
+        ax.set(xlabel="gate threshold", title=label)
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle("Gate threshold sweep, default scenario (30 replications, 90% CIs; dotted: shipped thresholds)")
+    save(fig, "gate_threshold")
+
+    out = w.sort_values(["plan", lever], ascending=[False, True])
+    out = pd.DataFrame({
+        "threshold": out[lever].map("{:.2f}".format),
+        "plan": out["plan"],
+        "qualified": out["qualified"].map("{:.0f}".format),
+        "win rate": [f"{m:.1%} ± {h:.1%}" for m, h in zip(out["win_rate"], out["win_rate_ci"], strict=True)],
+        "won/wk": [f"{m:.2f} ± {h:.2f}" for m, h in zip(out["won_per_week"], out["won_per_week_ci"], strict=True)],
+        "revenue/wk": [f"{m:,.0f} ± {h:,.0f}" for m, h in
+                       zip(out["won_revenue_per_week"], out["won_revenue_per_week_ci"], strict=True)],
+        "mean won value": out["mean_won_value"].map("{:,.0f}".format),
+        "cycle p50 (d)": out["cycle_p50"].map("{:.1f}".format),
+    })  # fmt: skip
+    print("\n## gate_threshold: means ± 90% CI half-width\n")
+    print(markdown(out))
+    _, results = got
+    shipped_threshold = {RESOURCE: 0.2, FLOW: 0.45}
+    for plan in (RESOURCE, FLOW):
+        g = w[w.plan == plan].reset_index(drop=True)
+        best = g["won_revenue_per_week"].idxmax()
+        r = results[results.plan == plan]
+        top = r[np.isclose(r[lever], g.loc[best, lever])].set_index("replication")
+        shipped = r[np.isclose(r[lever], shipped_threshold[plan])].set_index("replication")
+        for metric in ("won_revenue_per_week", "win_rate", "won_per_week"):
+            d = (top[metric] - shipped[metric]).to_numpy()
+            mean, half = t_ci(d, 0.90)
+            print(f"{plan}: {metric} at {g.loc[best, lever]:.2f} minus at shipped {shipped_threshold[plan]}: "
+                  f"{mean:+,.3f} ({mean - half:+,.3f} .. {mean + half:+,.3f}), paired, 90% CI")  # fmt: skip
+        peak, half = g.loc[best, "won_revenue_per_week"], g.loc[best, "won_revenue_per_week_ci"]
+        print(f"{plan}: revenue peaks at threshold {g.loc[best, lever]:.2f} ({peak:,.0f} ± {half:,.0f}/wk)")
+
+
+# ---------------------------------------------------------------- 3. staffing mix
+
+
+def shipped_resource_revenue(root: Path) -> float | None:
+    """The resource plan's won revenue per week as shipped (gate 0.2), from the gate_threshold sweep: the same
+    scenario, seed and replications as the staffing-mix sweep, so the same leads."""
+    path = root / "gate_threshold" / "summary.csv"
+    if not path.is_file():
+        return None
+    s = pd.read_csv(path)
+    row = s[(s.plan == RESOURCE) & (s.metric == "won_revenue_per_week")
+            & np.isclose(s["plans.resource_optimised.policy.gate_threshold"], 0.2)]  # fmt: skip
+    return float(row["mean"].iloc[0]) if len(row) else None
+
+
+def staffing_mix(root: Path) -> None:
+    got = read(root, "staffing_mix")
+    if got is None:
+        return
+    summary, _ = got
+    sdr, ae, se = (f"plans.flow_optimised.roles.{r}.headcount" for r in ("sdr", "ae", "se"))
+    w = wide(summary, [sdr, ae, se, "plan"])
+    total = w[sdr] + w[ae] + w[se]
+    if not (total == 14).all():
+        raise SystemExit(f"staffing_mix: a mix does not have 14 heads: {total.tolist()}")
+    w["mix"] = [f"{a}/{b}/{c}" for a, b, c in zip(w[sdr], w[ae], w[se], strict=True)]
+    w = w.sort_values([se, sdr], ascending=[True, False]).reset_index(drop=True)
+    x = np.arange(len(w))
+
+    fig = Figure(figsize=(13, 9), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    ax = axes[0]
+    colours = ["#56B4E9" if s == 2 else "#009E73" for s in w[se]]
+    ax.bar(x, w["won_revenue_per_week"] / 1000, yerr=w["won_revenue_per_week_ci"] / 1000, capsize=3, color=colours)
+    shipped = w.index[w["mix"] == "6/6/2"]
+    if len(shipped):
+        ax.bar(shipped, w.loc[shipped, "won_revenue_per_week"] / 1000, fill=False, edgecolor="black", lw=1.5)
+    reference = shipped_resource_revenue(root)
+    if reference is not None:
+        ax.axhline(
+            reference / 1000,
+            color=COLOURS[RESOURCE],
+            ls="--",
+            lw=1.2,
+            label=f"resource_optimised as shipped: {reference / 1000:.1f}k (gate_threshold sweep, 0.2)",
+        )
+        ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.set(ylabel="won revenue / week (k)",
+           title="Won revenue per mix (blue: 2 SEs, green: 3 SEs; black outline: shipped 6/6/2)")  # fmt: skip
+    ax.grid(alpha=0.3, axis="y")
+    ax = axes[1]
+    ax.bar(x, w["cycle_p85"], yerr=w["cycle_p85_ci"], capsize=3, color=colours)
+    ax.set(ylabel="cycle time p85 (days)", ylim=(min(w["cycle_p85"]) * 0.9, max(w["cycle_p85"]) * 1.05))
+    ax.grid(alpha=0.3, axis="y")
+    ax = axes[2]
+    width = 0.27
+    for k, (role, colour) in enumerate((("sdr", "#CC79A7"), ("ae", "#E69F00"), ("se", "#D55E00"))):
+        ax.bar(x + (k - 1) * width, w[f"utilisation_{role}"] * 100, width, yerr=w[f"utilisation_{role}_ci"] * 100,
+               capsize=2, color=colour, label=role.upper())  # fmt: skip
+    ax.set(ylabel="utilisation (%)", xlabel="SDR / AE / SE headcount (14 in all)", ylim=(0, 105))
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.grid(alpha=0.3, axis="y")
+    ax.set_xticks(x, w["mix"])
+    fig.suptitle("Staffing mix of the flow-optimised plan, default scenario (30 replications, 90% CIs)")
+    save(fig, "staffing_mix")
+
+    out = pd.DataFrame({
+        "SDR/AE/SE": w["mix"],
+        "revenue/wk": [f"{m:,.0f} ± {h:,.0f}" for m, h in
+                       zip(w["won_revenue_per_week"], w["won_revenue_per_week_ci"], strict=True)],
+        "won/wk": w["won_per_week"].map("{:.2f}".format),
+        "win rate": w["win_rate"].map("{:.0%}".format),
+        "cycle p50 / p85 (d)": [f"{a:.0f} / {b:.0f}" for a, b in zip(w["cycle_p50"], w["cycle_p85"], strict=True)],
+        "util SDR / AE / SE": [f"{a:.0%} / {b:.0%} / {c:.0%}" for a, b, c in
+                               zip(w["utilisation_sdr"], w["utilisation_ae"], w["utilisation_se"], strict=True)],
+        "queue SDR / AE / SE (d)": [f"{a:.1f} / {b:.1f} / {c:.1f}" for a, b, c in
+                                    zip(w["queue_days_sdr"], w["queue_days_ae"], w["queue_days_se"], strict=True)],
+    })  # fmt: skip
+    print("\n## staffing_mix: means (± 90% CI half-width)\n")
+    print(markdown(out))
+    _, results = got
+    results = results.assign(mix=[f"{a}/{b}/{c}" for a, b, c in zip(results[sdr], results[ae], results[se],
+                                                                     strict=True)])  # fmt: skip
+    base = results[results.mix == "6/6/2"].set_index("replication")["won_revenue_per_week"]
+    print("\npaired against the shipped 6/6/2 (same leads in every replication), won revenue / week, 90% CI:")
+    for mix in w.sort_values("won_revenue_per_week", ascending=False)["mix"].head(3):
+        x = results[results.mix == mix].set_index("replication")["won_revenue_per_week"]
+        mean, half = t_ci((x - base).to_numpy(), 0.90)
+        print(f"  {mix}: {mean:+,.0f} ({mean - half:+,.0f} .. {mean + half:+,.0f})")
+    best = w.sort_values("won_revenue_per_week", ascending=False)["mix"].head(2).tolist()
+    x, y = (results[results.mix == m].set_index("replication")["won_revenue_per_week"] for m in best)
+    mean, half = t_ci((x - y).to_numpy(), 0.90)
+    print(f"  {best[0]} - {best[1]}: {mean:+,.0f} ({mean - half:+,.0f} .. {mean + half:+,.0f})")
+    if reference is not None:
+        print(f"resource_optimised as shipped (gate_threshold sweep at 0.2): {reference:,.0f} / week")
+
+
+# ---------------------------------------------------------------- 4. validation
+
+
+def validation_mmc(root: Path) -> None:
+    got = read(root, "validation")
+    if got is None:
+        return
+    _, results = got
+    c_col, effort, rate = "plans.pooled.roles.servers.headcount", "process.stages.0.effort_hours.mean", PER_WEEK
+    rows = []
+    for point, g in results.groupby("point"):
+        c = int(g[c_col].iloc[0])
+        service_days = float(g[effort].iloc[0]) / 24.0  # 168 selling hours/week: one effort hour = one hour
+        lam, mu = float(g[rate].iloc[0]) / 7.0, 1.0 / service_days
+        theory = mmc_wq(c, lam, mu)
+        x = g["queue_days_servers"].to_numpy()
+        mean, h90 = t_ci(x, 0.90)
+        _, h99 = t_ci(x, 0.99)
+        u, uh99 = t_ci(g["utilisation_servers"].to_numpy(), 0.99)
+        rows.append({"point": point, "c": c, "rho": lam / (c * mu), "theory": theory, "sim": mean, "h90": h90,
+                     "h99": h99, "n": x.size, "util": u, "util_h99": uh99})  # fmt: skip
+    t = pd.DataFrame(rows)
+    t["in90"] = (t.sim - t.theory).abs() <= t.h90
+    t["in99"] = (t.sim - t.theory).abs() <= t.h99
+    t["util_in99"] = (t.util - t.rho).abs() <= t.util_h99
+    t["rel"] = t.sim / t.theory - 1
+
+    fig = Figure(figsize=(12, 5.2), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    for i, (c, g) in enumerate(t.groupby("c")):
+        ax.errorbar(g.theory, g.sim, yerr=g.h99, fmt="o", ms=4, capsize=3, color=C_COLOURS[i], label=f"c = {c}")
+        bx.errorbar(g.rho + (i - 2) * 0.008, g.rel * 100, yerr=g.h99 / g.theory * 100, fmt="o", ms=4, capsize=3,
+                    color=C_COLOURS[i], label=f"c = {c}")  # fmt: skip
+    lim = [t.theory.min() * 0.7, t.theory.max() * 1.3]
+    ax.plot(lim, lim, color="black", lw=0.8, label="simulated = analytic")
+    ax.set(xscale="log", yscale="log", xlabel="analytic Wq, Erlang C (days)", ylabel="simulated mean queue wait (days)",
+           title="M/M/c: simulated vs analytic mean wait (99% CIs)")  # fmt: skip
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    bx.axhline(0, color="black", lw=0.8)
+    bx.set(xlabel="utilisation rho (points offset by c)", ylabel="simulated / analytic - 1 (%)",
+           title="Relative error with its 99% CI")  # fmt: skip
+    bx.legend(fontsize=8)
+    bx.grid(alpha=0.3)
+    n = int(t.n.iloc[0])
+    fig.suptitle(f"M/M/c validation: {len(t)} points, {n} replications each, 34,000 measured days per replication")
+    save(fig, "validation")
+
+    out = pd.DataFrame({
+        "c": t.c, "rho": t.rho.map("{:.1f}".format), "analytic Wq (d)": t.theory.map("{:.4f}".format),
+        "simulated (d)": t.sim.map("{:.4f}".format),
+        "90% CI": [f"{m - h:.4f} .. {m + h:.4f}" for m, h in zip(t.sim, t.h90, strict=True)],
+        "99% CI": [f"{m - h:.4f} .. {m + h:.4f}" for m, h in zip(t.sim, t.h99, strict=True)],
+        "error": t.rel.map("{:+.1%}".format),
+        "in 90% / 99% CI": [f"{'yes' if a else 'NO'} / {'yes' if b else 'NO'}" for a, b in
+                            zip(t.in90, t.in99, strict=True)],
+    })  # fmt: skip
+    print("\n## validation (M/M/c): mean queue wait\n")
+    print(markdown(out))
+    print(
+        f"\ninside the 90% CI: {int(t.in90.sum())} of {len(t)}; inside the 99% CI: {int(t.in99.sum())} of {len(t)}; "
+        f"largest |error| {t.rel.abs().max():.1%}; "
+        f"utilisation inside its 99% CI: {int(t.util_in99.sum())} of {len(t)}"
+    )
+    for r in t[~t.util_in99].itertuples():
+        print(
+            f"  utilisation outside its 99% CI: c = {r.c}, rho = {r.rho:.1f}: {r.util:.4f} "
+            f"({r.util - r.util_h99:.4f} .. {r.util + r.util_h99:.4f})"
+        )
+
+
+def validation_tandem(root: Path) -> None:
+    got = read(root, "validation_tandem")
+    if got is None:
+        return
+    _, results = got
+    stations = [("cut", "cutters", 2, 1.6), ("weld", "welders", 3, 2.4), ("paint", "painters", 1, 0.7)]
+    rows = []
+    for per_week, g in results.groupby(PER_WEEK):
+        lam = per_week / 168.0  # per hour
+        total = 0.0
+        for stage, role, c, hours in stations:
+            wq = mmc_wq(c, lam, 1 / hours) / 24.0  # days
+            total += wq + hours / 24.0
+            for what, col, theory in (("Wq", f"queue_days_{role}", wq), ("W", f"stage_days_{stage}", wq + hours / 24)):
+                x = g[col].to_numpy()
+                mean, h90 = t_ci(x, 0.90)
+                _, h99 = t_ci(x, 0.99)
+                rows.append({"lambda": lam, "what": f"{stage} {what}", "rho": lam * hours / c, "theory": theory,
+                             "sim": mean, "h90": h90, "h99": h99})  # fmt: skip
+        x = g["cycle_mean"].to_numpy()
+        mean, h90 = t_ci(x, 0.90)
+        _, h99 = t_ci(x, 0.99)
+        rows.append({"lambda": lam, "what": "line W", "rho": np.nan, "theory": total, "sim": mean, "h90": h90,
+                     "h99": h99})  # fmt: skip
+    t = pd.DataFrame(rows)
+    t["in90"] = (t.sim - t.theory).abs() <= t.h90
+    t["in99"] = (t.sim - t.theory).abs() <= t.h99
+    t["rel"] = t.sim / t.theory - 1
+
+    fig = Figure(figsize=(12, 5.2), layout="constrained")
+    ax, bx = fig.subplots(1, 2)
+    kinds = ["cut Wq", "weld Wq", "paint Wq", "line W"]
+    for i, kind in enumerate(kinds):
+        g = t[t.what == kind]
+        ax.errorbar(g.theory * 24, g.sim * 24, yerr=g.h99 * 24, fmt="o", ms=4, capsize=3, color=C_COLOURS[i],
+                    label=kind)  # fmt: skip
+        bx.errorbar(g["lambda"] + (i - 1.5) * 0.01, g.rel * 100, yerr=g.h99 / g.theory * 100, fmt="o", ms=4,
+                    capsize=3, color=C_COLOURS[i], label=kind)  # fmt: skip
+    lim = [t.theory.min() * 24 * 0.7, t.theory.max() * 24 * 1.3]
+    ax.plot(lim, lim, color="black", lw=0.8, label="simulated = analytic")
+    ax.set(xscale="log", yscale="log", xlabel="analytic (hours)", ylabel="simulated mean (hours)",
+           title="Jackson tandem: station waits and time through the line (99% CIs)")  # fmt: skip
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, which="both")
+    bx.axhline(0, color="black", lw=0.8)
+    bx.set(xlabel="arrival rate lambda (per hour; points offset)", ylabel="simulated / analytic - 1 (%)",
+           title="Relative error with its 99% CI")  # fmt: skip
+    bx.legend(fontsize=8)
+    bx.grid(alpha=0.3)
+    n = results.groupby("point").size().iloc[0]
+    fig.suptitle(f"Tandem validation: M/M/2 -> M/M/3 -> M/M/1 at 5 arrival rates, {n} replications each")
+    save(fig, "validation_tandem")
+
+    out = pd.DataFrame({
+        "lambda/h": t["lambda"].map("{:.1f}".format), "quantity": t.what,
+        "rho": t.rho.map(lambda r: "" if np.isnan(r) else f"{r:.2f}"),
+        "analytic (h)": (t.theory * 24).map("{:.3f}".format), "simulated (h)": (t.sim * 24).map("{:.3f}".format),
+        "99% CI (h)": [f"{(m - h) * 24:.3f} .. {(m + h) * 24:.3f}" for m, h in zip(t.sim, t.h99, strict=True)],
+        "error": t.rel.map("{:+.1%}".format),
+        "in 90% / 99% CI": [f"{'yes' if a else 'NO'} / {'yes' if b else 'NO'}" for a, b in
+                            zip(t.in90, t.in99, strict=True)],
+    })  # fmt: skip
+    print("\n## validation_tandem: waits (Wq) per station and time through the line (W)\n")
+    print(markdown(out[t.what.str.endswith("Wq") | (t.what == "line W")]))
+    print(
+        f"\nall {len(t)} quantities (Wq and W per station, line W): inside the 90% CI {int(t.in90.sum())}, "
+        f"inside the 99% CI {int(t.in99.sum())}; largest |error| {t.rel.abs().max():.1%}"
+    )
+
+
+EXPERIMENTS = {
+    "utilisation": utilisation,
+    "gate_threshold": gate_threshold,
+    "staffing_mix": staffing_mix,
+    "validation": validation_mmc,
+    "validation_tandem": validation_tandem,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help=f"experiments (default: all of {', '.join(EXPERIMENTS)})")
+    parser.add_argument("--results", type=Path, default=Path("results"), help="parent of the results directories")
+    args = parser.parse_args()
+    unknown = [n for n in args.names if n not in EXPERIMENTS]
+    if unknown:
+        parser.error(f"unknown experiment(s) {', '.join(unknown)}; choose from {', '.join(EXPERIMENTS)}")
+    for name in args.names or EXPERIMENTS:
+        EXPERIMENTS[name](args.results)
+
+
+if __name__ == "__main__":
+    main()
