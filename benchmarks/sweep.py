@@ -72,6 +72,10 @@ def child(mode: str, points: int, replications: int, workdir: Path) -> dict:
     if mode.startswith("dask"):
         from dask.distributed import Client, LocalCluster
 
+        if mode == "dask-noprofile":  # the workers' statistical profiler off (it samples every 10 ms)
+            import dask
+
+            dask.config.set({"distributed.worker.profile.enabled": False})
         started = time.perf_counter()
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             if mode == "dask-warm":  # workers have imported leanflow already, as on a long-running cluster
