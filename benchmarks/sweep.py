@@ -1,7 +1,7 @@
 """Sweep executor benchmark: parallel speed-up, Dask overhead, and parent memory as points grow.
 
 Usage: python benchmarks/sweep.py [--points 100] [--replications 10] [--sizes 25,50,100]
-                                  [--repeat 2] [--dask-warm]
+                                  [--repeat 2]
 
 The sweep is the default scenario shortened to 200 days (30 of warm-up), both
 plans, 10 replications per point, and a Latin hypercube over two
@@ -14,8 +14,12 @@ results directory, and prints one line; the table at the end gathers them.
 2. The same sweep on a Dask ``LocalCluster`` (2 worker processes, 1 thread
    each), started before the clock, against the process pool: overhead
    (target < 5%). The workers import leanflow on their first task, inside
-   the timed region (``--dask-warm`` also times workers that did so before).
-   ``-j 2`` and Dask run ``--repeat`` times, interleaved; the best run counts.
+   the timed region. Measured twice: with Dask's default worker settings, and
+   with the workers' statistical profiler off
+   (``distributed.worker.profile.enabled: false``; by default it samples the
+   worker thread's stack every 10 ms, which costs a pure-Python workload).
+   ``-j 2`` and the Dask runs go ``--repeat`` times, interleaved; the best
+   run counts.
 3. Peak RSS of the parent process (``getrusage(RUSAGE_SELF)``, the process
    that receives every point and writes it to disk; workers excluded) for
    sweeps of 25, 50 and 100 points: it should stay flat as points grow.
@@ -70,7 +74,7 @@ def child(mode: str, points: int, replications: int, workdir: Path) -> dict:
     out = workdir / "results"
     info: dict = {"mode": mode, "points": points, "replications": replications, "load_before": os.getloadavg()[0]}
     if mode.startswith("dask"):
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import LocalCluster
 
         if mode == "dask-noprofile":  # the workers' statistical profiler off (it samples every 10 ms)
             import dask
@@ -78,9 +82,6 @@ def child(mode: str, points: int, replications: int, workdir: Path) -> dict:
             dask.config.set({"distributed.worker.profile.enabled": False})
         started = time.perf_counter()
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-            if mode == "dask-warm":  # workers have imported leanflow already, as on a long-running cluster
-                with Client(cluster.scheduler_address) as client:
-                    client.run(lambda: __import__("leanflow.experiment.sweep"))
             info["cluster_start_s"] = time.perf_counter() - started
             start = time.perf_counter()
             run_sweep(loaded, out, scheduler=cluster.scheduler_address)
@@ -125,11 +126,6 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=10)
     parser.add_argument("--sizes", default="25,50,100", help="point counts for the memory measurement")
     parser.add_argument("--repeat", type=int, default=2, help="runs of -j 2 and of Dask (the best counts)")
-    parser.add_argument(
-        "--dask-warm",
-        action="store_true",
-        help="also time Dask with workers that imported leanflow before the clock started",
-    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -138,7 +134,7 @@ def main() -> None:
         return
 
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average now {os.getloadavg()[0]:.1f}")
-    dask_modes = ["dask", "dask-warm"] if args.dask_warm else ["dask"]
+    dask_modes = ["dask", "dask-noprofile"]
     with tempfile.TemporaryDirectory(prefix="leanflow-sweep-bench-") as tmp:
         root = Path(tmp)
         print("1-2. speed-up and Dask overhead (-j 2 and Dask interleaved, best of", args.repeat, "runs)")
@@ -164,7 +160,7 @@ def main() -> None:
           f"(runs: {walls['j2']}) | |")  # fmt: skip
     print(f"| speed-up -j 2 / -j 1 | {speedup:.2f}x | >= 1.8x |")
     for mode in dask_modes:
-        what = "Dask LocalCluster (2 workers x 1 thread)" + (", workers warmed up" if mode == "dask-warm" else "")
+        what = "Dask LocalCluster (2 workers x 1 thread)" + (", profiler off" if mode == "dask-noprofile" else "")
         info = best[mode]
         print(f"| same, {what}, best of {args.repeat} | {info['wall_s']:.1f} s "
               f"(runs: {walls[mode]}; cluster start {info['cluster_start_s']:.1f} s "
