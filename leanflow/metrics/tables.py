@@ -28,6 +28,7 @@ class RunData:
     person: np.ndarray  # global id of the person who worked it (-1: nobody)
     leave: np.ndarray  # day the deal left the stage (horizon if still there)
     prospecting: dict[str, np.ndarray]
+    spells: dict[str, np.ndarray]  # person, role, start, end: each person's time on the team
     person_role: np.ndarray  # role index of each global person id
     roles: list[str]
     stages: list[str]
@@ -54,17 +55,31 @@ def run_data(sc: Scenario, plan: str, replication: int, rec: Records) -> RunData
         inside = ~np.isnan(enter[:, s])
         leave[:, s] = np.where(inside, np.where(np.isnan(nxt), end, nxt), np.nan)
     roles = list(sc.plans[plan].roles)
-    person_role = np.repeat(np.arange(len(roles)), [r.headcount for r in sc.plans[plan].roles.values()])
-    prospecting = {k: np.frombuffer(v, dtype="f8" if v.typecode == "d" else "i8") for k, v in rec.prospecting.items()}
-    return RunData(sc, plan, replication, cols, enter, start, done, person, leave, prospecting, person_role, roles,
-                   [s.name for s in sc.process.stages])  # fmt: skip
+    prospecting, spells = (
+        {k: np.frombuffer(v, dtype="f8" if v.typecode == "d" else "i8") for k, v in table.items()}
+        for table in (rec.prospecting, rec.people)
+    )
+    person_role = np.full(int(spells["person"].max()) + 1 if spells["person"].size else 0, -1, dtype=np.int64)
+    person_role[spells["person"]] = spells["role"]
+    return RunData(sc, plan, replication, cols, enter, start, done, person, leave, prospecting, spells, person_role,
+                   roles, [s.name for s in sc.process.stages])  # fmt: skip
+
+
+def person_names(rd: RunData) -> list[str]:
+    """A name per global person id: role-k, k counting that role's people in order of arrival."""
+    seen = [0] * len(rd.roles)
+    names = []
+    for role in rd.person_role:
+        seen[role] += 1
+        names.append(f"{rd.roles[role]}-{seen[role]}")
+    return names
 
 
 def deals_table(rd: RunData) -> pd.DataFrame:
     """One row per deal: attributes, outcome, owner, time split and stage timestamps."""
     c = rd.cols
     sc = rd.scenario
-    people = [f"{role}-{i + 1}" for role, spec in sc.plans[rd.plan].roles.items() for i in range(spec.headcount)]
+    people = person_names(rd)
     columns = {
         "plan": pd.Categorical.from_codes(np.zeros(len(c["deal_id"]), dtype=np.int8), [rd.plan]),
         "replication": np.full(len(c["deal_id"]), rd.replication, dtype=np.int32),

@@ -390,6 +390,9 @@ class Funnel:
         for d in self.live.values():
             d.state = self._open_state(d)
             self.records.add(d)
+        for ti, team in enumerate(self.teams):
+            for person in team.people:
+                self.records.add_spell(person, ti, 0.0, self.sc.horizon_days)
         if len(self.records) != self.next_id:
             raise SimulationError(f"conservation broken: {self.next_id} leads created, {len(self.records)} recorded")
         return self.records

@@ -17,8 +17,19 @@ OPEN, WON, LOST, STALE, DISQUALIFIED = range(5)
 STATES = ("closed", "admission", "queued", "worked", "buyer", "blocked")
 CLOSED, ADMISSION, QUEUED, WORKED, BUYER, BLOCKED = range(6)
 
-SCALARS_F = ("value", "fit", "created", "closed", "buyer_days", "blocked_days")
-SCALARS_I = ("deal_id", "source", "segment", "outcome", "state", "handoffs", "qualified", "owner")
+SCALARS_F = (
+    "value", "fit", "created", "closed", "buyer_days", "blocked_days",
+    "handoff_hours",  # effort spent briefing the next person
+    "switch_hours",  # extra effort from juggling open deals (context switching)
+    "learning_hours",  # effort above what a fully practised person would need (learning still to come)
+    "ramp_hours",  # effort above what a fully ramped person would need
+)  # fmt: skip
+SCALARS_I = (
+    "deal_id", "source", "segment", "outcome", "state", "handoffs", "qualified", "owner",
+    "cooled",  # 1: it failed an advance draw it would have passed had it not waited (cooling or speed to lead)
+    "generation",  # 0: a new lead; k: the k-th return of a recycled lead
+    "origin",  # deal_id of the lead's first generation
+)  # fmt: skip
 STAGE_F = ("enter", "start", "done")
 
 
@@ -26,9 +37,10 @@ class Deal:
     """A deal in flight: its pre-drawn lead and what has happened to it so far."""
 
     __slots__ = (
-        "asg", "base", "blocked", "buy", "buyer", "closed", "created", "eff", "fit", "handoffs", "id",
-        "last_contact", "last_person", "outcome", "owner", "owners", "person", "qualified", "queue", "segment",
-        "source", "state", "times", "u", "value", "z",
+        "asg", "base", "blocked", "buy", "buyer", "closed", "cooled", "created", "eff", "fit", "generation",
+        "handoff_hours", "handoffs", "id", "last_contact", "last_person", "learning_hours", "origin", "outcome",
+        "owner", "owners", "person", "qualified", "queue", "ramp_hours", "segment", "source", "state",
+        "switch_hours", "times", "u", "value", "z",
     )  # fmt: skip
 
     def __init__(self, deal_id: int, source: int, lead: Lead, created: float, n_stages: int, n_teams: int) -> None:
@@ -43,6 +55,9 @@ class Deal:
         self.state = CLOSED  # set at the horizon for deals still open
         self.buyer = self.blocked = 0.0
         self.handoffs = 0
+        self.handoff_hours = self.switch_hours = self.learning_hours = self.ramp_hours = 0.0
+        self.cooled = self.generation = 0
+        self.origin = deal_id
         self.last_person = -1
         self.owners = [-1] * n_teams
         self.qualified = 0
@@ -60,20 +75,37 @@ class Records:
         self._i = array("q")  # SCALARS_I, interleaved per deal
         self._times = array("d")  # per deal: STAGE_F blocks of one value per stage
         self._person = array("q")
-        self.prospecting: dict[str, array] = {"person": array("q"), "start": array("d"), "end": array("d")}
+        # stretches of prospecting work; switch_hours: the part of the stretch spent switching from selling
+        self.prospecting: dict[str, array] = {
+            "person": array("q"), "start": array("d"), "end": array("d"), "switch_hours": array("d")
+        }  # fmt: skip
+        # one row per person per spell on the team: who (global id), which role (index), from, to
+        # (the horizon if still there), and whether they came as a hire, a backfill or a promotion
+        self.people: dict[str, array] = {"person": array("q"), "role": array("q"), "start": array("d"),
+                                         "end": array("d")}  # fmt: skip
 
     def add(self, d: Deal) -> None:
         """Append one finished (or, at the horizon, open) deal."""
-        self._f.extend((d.value, d.fit, d.created, d.closed, d.buyer, d.blocked))
-        self._i.extend((d.id, d.source, d.segment, d.outcome, d.state, d.handoffs, d.qualified, d.owner))
+        self._f.extend((d.value, d.fit, d.created, d.closed, d.buyer, d.blocked, d.handoff_hours, d.switch_hours,
+                        d.learning_hours, d.ramp_hours))  # fmt: skip
+        self._i.extend((d.id, d.source, d.segment, d.outcome, d.state, d.handoffs, d.qualified, d.owner, d.cooled,
+                        d.generation, d.origin))  # fmt: skip
         self._times.extend(d.times)
         self._person.extend(d.person)
 
-    def add_prospecting(self, person: int, start: float, end: float) -> None:
+    def add_prospecting(self, person: int, start: float, end: float, switch_hours: float = 0.0) -> None:
         """Append one stretch of prospecting work."""
         self.prospecting["person"].append(person)
         self.prospecting["start"].append(start)
         self.prospecting["end"].append(end)
+        self.prospecting["switch_hours"].append(switch_hours)
+
+    def add_spell(self, person: int, role: int, start: float, end: float) -> None:
+        """Append one person's time on the team."""
+        self.people["person"].append(person)
+        self.people["role"].append(role)
+        self.people["start"].append(start)
+        self.people["end"].append(end)
 
     def __len__(self) -> int:
         return len(self._i) // len(SCALARS_I)
