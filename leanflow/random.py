@@ -1,7 +1,7 @@
 """Named random streams, all derived from one SeedSequence per replication.
 
 A stream is identified by the replication, a source of randomness (a lead
-source's name) and a kind of draw, so adding a role or changing a plan never
+source's name, or ``role:<name>`` for a role's people) and a kind of draw, so adding a role or changing a plan never
 shifts another stream: two plans on the same seed see the same leads (common
 random numbers).
 """
@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-STREAM_KINDS = ("arrivals", "attributes", "efforts", "buyer_waits", "outcomes")
+STREAM_KINDS = ("arrivals", "attributes", "efforts", "buyer_waits", "outcomes", "attrition", "recycling")
 
 
 def replication_seed(seed: int, replication: int) -> np.random.SeedSequence:

@@ -122,19 +122,60 @@ def test_per_person_wip_limit_holds(scenario, plan: str, team: int, limit: int) 
     assert max(peaks) == limit, "the per-person limit is either broken or never reached"
 
 
-def test_no_deal_goes_longer_than_stale_after_without_contact(scenario) -> None:
+def test_no_deal_goes_longer_than_stale_after_without_two_way_contact(scenario) -> None:
+    """The clock restarts at a seller's touch and at the buyer's reply, which is when the deal enters its next
+    stage (nothing blocks between stages in this plan): no deal queues for a seller longer than the limit."""
     rd = _run(scenario, "full_cycle")
-    contact = np.column_stack([rd.cols["created"], rd.done])
-    last = np.fmax.accumulate(np.nan_to_num(contact, nan=-np.inf), axis=1)
-    nxt = rd.start
-    gaps = nxt - last[:, :-1]
-    assert np.nanmax(gaps) <= 30 + 1e-9
+    entered = np.column_stack([rd.cols["created"], rd.enter[:, 1:]])
+    assert np.nanmax(rd.start - entered) <= 30 + 1e-9
     stale = rd.cols["outcome"] == STALE
     assert stale.any()
-    closed_gap = rd.cols["closed"][stale] - last[stale].max(axis=1)
-    assert np.allclose(closed_gap, 30)
+    contacts = np.column_stack([entered, rd.done])
+    last = np.nanmax(contacts[stale], axis=1)
+    assert np.allclose(rd.cols["closed"][stale] - last, 30)
+    assert (rd.start - rd.done[:, :1] > 30)[:, 1:].any(), "no deal waited past the old clock: the test proves nothing"
 
 
+CLOCK = """
+name: staleness clock
+horizon_days: 120
+seed: 3
+market:
+  segments: {a: {share: 1, deal_value: {dist: constant, value: 1000}, fit: {dist: constant, value: 0.5}}}
+  sources: {inbound: {kind: poisson, per_week: 0.000001}}
+  buyer: {stale_after_days: 42}
+process:
+  stages:
+    - {name: ask, effort_hours: {dist: constant, value: 0.1}, buyer_days: {dist: constant, value: 35}}
+    - {name: close, effort_hours: {dist: constant, value: 0.1}}
+plans:
+  one:
+    roles:
+      sdr: {headcount: 1, works: [ask]}
+      ae: {headcount: 1, owns_deals: true, works: [close]}
+"""
+
+
+def test_a_buyer_reply_restarts_the_staleness_clock() -> None:
+    """The buyer replies after 35 days, then the deal waits 20 days for a busy seller: it is not stale at 42."""
+    sc = load_scenario_text(CLOCK, "clock.yaml")
+    funnel = Funnel(sc, "one", replication_seed(sc.seed, 0))
+    ae = funnel.teams[1]
+
+    def scripted():
+        funnel.spawn(0)
+        yield funnel.env.timeout(30)
+        desk = ae.desk(0)
+        busy = desk.request(float("-inf"))
+        yield busy
+        yield funnel.env.timeout(25)  # the AE is tied up from day 30 to day 55
+        desk.release()
+
+    funnel.env.process(scripted())
+    rd = run_data(sc, "one", 0, funnel.run())
+    first = rd.cols["deal_id"] == 0
+    assert rd.start[first, 1][0] == pytest.approx(55.0)
+    assert rd.cols["outcome"][first][0] != STALE
 def test_prospecting_share_is_respected(scenario) -> None:
     from leanflow.metrics import run_metrics
 

@@ -17,12 +17,15 @@ import simpy
 
 from leanflow.errors import SimulationError
 from leanflow.model.leads import LeadFactory, poisson_arrivals
+from leanflow.model.people import Skills, Workforce
+from leanflow.model.prospecting import TargetMarket, prospector
 from leanflow.model.records import (
     ADMISSION,
     BLOCKED,
     BUYER,
     DISQUALIFIED,
     LOST,
+    OUTCOMES,
     QUEUED,
     STALE,
     WON,
@@ -30,7 +33,7 @@ from leanflow.model.records import (
     Deal,
     Records,
 )  # fmt: skip
-from leanflow.model.teams import IDLE_PRIORITY, PROTECTED_PRIORITY, Team
+from leanflow.model.teams import Team
 from leanflow.random import stream
 from leanflow.scenario.schema import Plan, Scenario
 
@@ -44,6 +47,7 @@ class StageRun:
         "admits",
         "base",
         "certain",
+        "decay",
         "done_at",
         "gate",
         "has_buyer",
@@ -53,6 +57,7 @@ class StageRun:
         "noise",
         "per_fit",
         "pool",
+        "skills",
         "span_end",
         "start_at",
         "team",
@@ -81,9 +86,16 @@ class Funnel:
         self.threshold = policy.gate_threshold
         buyer = sc.market.buyer
         self.decay = LN2 / buyer.cold_half_life_days if buyer.cold_half_life_days else 0.0
+        # speed to lead: the first touch's own decay, per day (half-life given in hours)
+        self.first_decay = LN2 * 24.0 / buyer.first_touch_half_life_hours if buyer.first_touch_half_life_hours else None
         self.stale_after = buyer.stale_after_days
+        self.recycle = buyer.recycle if buyer.recycle is not None and buyer.recycle.probability > 0 else None
         self.teams = self._build_teams()
         self.n_teams = len(self.teams)
+        self.people = Workforce(self.env, self.teams, self.n_stages, self.records, rep, sc.horizon_days)
+        self.pulls = any(r.prospect_pull_limit is not None for r in self.plan.roles.values())
+        self.first_waiting = 0  # deals created but not yet touched at the first stage (the prospectors' pull signal)
+        self._pull: simpy.Event | None = None
         self.stages = self._build_stages()
         self.ungated = int(not any(st.gate for st in self.stages))
         self.admitting = any(st.admits for st in self.stages)
@@ -91,15 +103,18 @@ class Funnel:
         self.conwip = simpy.PriorityResource(self.env, policy.wip_limits.total) if policy.wip_limits.total else None
         self.source_names = list(sc.market.sources)
         self.factories = [LeadFactory(sc, rep, name) for name in self.source_names]
+        self.returning = (
+            [LeadFactory(sc, rep, name, f"{name}:recycled") for name in self.source_names] if self.recycle else []
+        )
         self._start_sources(rep)
+        self.people.start()
 
     # ------------------------------------------------------------ building
 
     def _build_teams(self) -> list[Team]:
-        prioritized = self.discipline != "fifo"
         teams, first = [], 0
-        for name, role in self.plan.roles.items():
-            teams.append(Team(self.env, name, role, first, prioritized or role.prospects != "never"))
+        for ti, (name, role) in enumerate(self.plan.roles.items()):
+            teams.append(Team(self.env, name, ti, role, list(range(first, first + role.headcount))))
             first += role.headcount
         return teams
 
@@ -128,7 +143,10 @@ class Funnel:
             r.start_at, r.done_at = self.n_stages + i, 2 * self.n_stages + i  # offsets in Deal.times
             r.may_block = i > 0 and r.wip is not None
             r.pool = None if r.team.owned else r.team.desks[0]
-            r.certain = r.base >= 1.0 and r.per_fit == 0.0 and not self.decay
+            skills = Skills(r.team, names)
+            r.skills = None if skills.neutral else skills
+            r.decay = self.first_decay if i == 0 and self.first_decay is not None else self.decay
+            r.certain = r.base >= 1.0 and r.per_fit == 0.0 and not r.decay
             runs.append(r)
         return runs
 
@@ -147,15 +165,32 @@ class Funnel:
             elif src.kind == "backlog":
                 self.env.process(self._backlog(k))
             else:
-                self._start_prospecting(k, src.hours_per_lead)
+                self._start_prospecting(k, src)
 
-    def _start_prospecting(self, source: int, hours: float) -> None:
-        for ti, team in enumerate(self.teams):
-            mode = team.role.prospects
-            if mode == "never":
-                continue
-            for local, person in enumerate(team.people):
-                self.env.process(self._prospector(source, ti, team, local, person, hours, mode))
+    def _start_prospecting(self, source: int, src) -> None:
+        market = TargetMarket(src)
+        prospecting = [t for t in self.teams if t.role.prospects != "never"]
+        for team in prospecting:
+            for seat in range(team.seats):
+                self.env.process(prospector(self, source, team, seat, src.hours_per_lead, market))
+
+        def open_seat(team: Team, seat: int) -> None:
+            if team in prospecting:
+                self.env.process(prospector(self, source, team, seat, src.hours_per_lead, market))
+
+        self.people.on_seat = open_seat
+
+    def pulled(self) -> simpy.Event:
+        """An event that fires when a deal waiting for the first stage is taken (or leaves)."""
+        if self._pull is None:
+            self._pull = self.env.event()
+        return self._pull
+
+    def _first_taken(self) -> None:
+        self.first_waiting -= 1
+        if self._pull is not None:
+            ev, self._pull = self._pull, None
+            ev.succeed()
 
     # ------------------------------------------------------------ sources
 
@@ -163,46 +198,19 @@ class Funnel:
         env = self.env
         for t in times:
             yield env.timeout(t - env.now)
-            self._spawn(source)
+            self.spawn(source)
 
     def _backlog(self, source: int) -> Generator:
         assert self.conwip is not None
         while True:
             req = self.conwip.request(priority=1)
             yield req
-            self._spawn(source, slot=req)
+            self.spawn(source, slot=req)
 
-    def _prospector(
-        self, source: int, ti: int, team: Team, local: int, person: int, hours: float, mode: str | float
-    ) -> Generator:
-        env = self.env
-        chunk = hours * team.days_per_hour
-        desk = team.desk(local)
-        if mode == "when_idle":
-            priority, period = IDLE_PRIORITY, 0.0
-        else:  # a share: stretches start on a fixed schedule, so waiting for the desk does not erode the share
-            priority, period = PROTECTED_PRIORITY, chunk / float(mode)
-        # a prospector who keeps what they make stops while at their WIP limit
-        capped = team.owned and team.limit is not None and self.stages[0].team_index == ti
-        due = period * (1.0 - float(mode)) if period else 0.0
-        while True:
-            if due > env.now:
-                yield env.timeout(due - env.now)
-            while capped and team.open[local] >= team.limit:
-                yield team.room(local)
-            req = desk.request(priority=priority)
-            yield req
-            who = team.take(local, person)
-            start = env.now
-            yield env.timeout(chunk)
-            desk.release(req)
-            team.give_back(who)
-            self.records.add_prospecting(who, start, env.now)
-            self._spawn(source, prospector=(ti, who))
-            due = max(due + period, env.now - period)  # catch up at most one missed stretch
-
-    def _spawn(self, source: int, slot=None, prospector: tuple[int, int] | None = None) -> None:
-        d = Deal(self.next_id, source, self.factories[source].next(), self.env.now, self.n_stages, self.n_teams)
+    def spawn(self, source: int, slot=None, prospector: tuple[int, int] | None = None, lead=None) -> Deal:
+        """A new deal from a source (``lead``: a returning lead's draws) enters the funnel."""
+        lead = lead or self.factories[source].next()
+        d = Deal(self.next_id, source, lead, self.env.now, self.n_stages, self.n_teams)
         self.next_id += 1
         d.qualified = self.ungated
         self.live[d.id] = d
@@ -210,8 +218,19 @@ class Funnel:
             ti, who = prospector
             team = self.teams[ti]
             if team.owned and self.stages[0].team_index == ti:
-                team.admit_to(d.owners, ti, who)
+                team.admit_to(d, ti, who)
+        if self.pulls:
+            self.first_waiting += 1
         self.env.process(self._deal(d, slot))
+        return d
+
+    def _return(self, d: Deal, delay: float) -> Generator:
+        """A recycled lead comes back after nurture, as a new deal with the same segment, value and fit."""
+        yield self.env.timeout(delay)
+        lead = self.returning[d.source].again(d.segment, d.value, d.fit)
+        new = self.spawn(d.source, lead=lead)
+        new.generation = d.generation + 1
+        new.origin = d.origin
 
     # ------------------------------------------------------------ waiting with a deadline
 
@@ -237,7 +256,7 @@ class Funnel:
         held_slot = None
         ready = d.created
         base = d.base
-        fifo, switch_cost, decay, timeout = self.fifo, self.switch_cost, self.decay, env.timeout
+        fifo, switch_cost, timeout, people = self.fifo, self.switch_cost, env.timeout, self.people
         for st in self.stages:
             s = st.index
             if st.wip is not None:
@@ -259,23 +278,23 @@ class Funnel:
             team = st.team
             ti = st.team_index
             if st.admits and d.owners[ti] == -1:
-                ev = team.admit(d.owners, ti, d.asg[base + s])
+                ev = team.admit(d, ti, d.asg[base + s])
                 if ev is not None:
                     if patient:
                         yield ev
                     elif not (yield from self._wait(ev, d)):
                         team.cancel_admission(ev)
                         return self._close(d, STALE, conwip_slot, held_slot)
-            local = d.owners[ti]
-            desk = st.pool or team.desks[local]
-            req = desk.request() if fifo else desk.request(priority=self._priority(d, s))
+            desk = st.pool or team.desks[d.owners[ti]]
+            req = desk.request(0.0 if fifo else self._priority(d, s), d)
             if patient:
                 yield req
             elif not (yield from self._wait(req, d)):
                 req.cancel()
                 return self._close(d, STALE, conwip_slot, held_slot)
+            desk = req.desk  # the deal may have been handed to a colleague's desk while it waited
             if st.pool is None:
-                person = team.people[local]
+                person = team.people[d.owners[ti]]
             else:
                 person = d.last_person
                 free = team.free
@@ -284,18 +303,36 @@ class Funnel:
                 else:
                     person = free.pop()
             now = env.now
+            if s == 0 and self.pulls:
+                self._first_taken()
             d.times[st.start_at] = now
             d.person[s] = person
             hours = d.eff[base + s]
+            odds = 1.0
+            if st.skills is not None:
+                hours, learning, ramp, odds = people.effort(st.skills, person, s, hours, now)
+                d.learning_hours += learning
+                d.ramp_hours += ramp
+            elif people.ramp_days[person]:
+                prod = people.productivity(person, now)
+                if prod < 1.0:
+                    d.ramp_hours += hours * (1.0 / prod - 1.0)
+                    hours /= prod
             if switch_cost:
-                hours *= min(self.switch_max, 1.0 + switch_cost * max(0.0, team.open_per_person(local) - 1.0))
+                juggled = max(0.0, team.open_per_person(d.owners[ti]) - 1.0)
+                switched = hours * min(self.switch_max, 1.0 + switch_cost * juggled)
+                d.switch_hours += switched - hours
+                hours = switched
+            if team.role.prospect_switch_hours and people.prospected_last[person]:
+                hours += team.role.prospect_switch_hours
+                d.switch_hours += team.role.prospect_switch_hours
+                people.prospected_last[person] = False
             if d.last_person >= 0 and person != d.last_person:
                 d.handoffs += 1
                 hours += self.handoff_hours
+                d.handoff_hours += self.handoff_hours
             yield timeout(hours * team.days_per_hour)
-            desk.release(req)
-            if st.pool is not None:
-                team.free.append(person)
+            team.finish(desk, person)
             d.last_person = person
             now = d.last_contact = d.times[st.done_at] = env.now
             if st.gate:
@@ -310,6 +347,7 @@ class Funnel:
                     return self._close(d, STALE, conwip_slot, held_slot)
                 yield env.timeout(wait)
                 d.buyer += wait
+                d.last_contact = env.now  # the buyer's reply restarts the staleness clock too
             waited = d.times[st.start_at] - ready  # days since the last buyer reply spent waiting on us
             ready = env.now
             if st.span_end and d.owners[ti] >= 0:
@@ -318,10 +356,14 @@ class Funnel:
                 continue
             p = st.base + st.per_fit * d.fit
             p = 0.0 if p < 0.0 else (1.0 if p > 1.0 else p)
-            if decay:
-                p *= math.exp(-decay * waited)
+            if odds != 1.0:
+                p = p * odds / (1.0 - p + p * odds)
+            warm = p
+            if st.decay:
+                p *= math.exp(-st.decay * waited)
             u = d.u[base + s]
             if u >= p:
+                d.cooled = int(u < warm)
                 lost = (u - p) / (1.0 - p) < st.lost_share
                 return self._close(d, LOST if lost else DISQUALIFIED, conwip_slot, held_slot)
         return self._close(d, WON, conwip_slot, held_slot)
@@ -344,10 +386,10 @@ class Funnel:
     def _leave_team(self, d: Deal, ti: int) -> None:
         """The deal leaves a role's span; an owning role's person is remembered as owner."""
         team = self.teams[ti]
-        local = d.owners[ti]
-        team.leave(local)
+        seat = d.owners[ti]
+        team.leave(seat, d)
         if team.owned:
-            d.owner = team.people[local]
+            d.owner = team.people[seat]
         d.owners[ti] = -2
 
     def _priority(self, d: Deal, s: int) -> float:
@@ -371,8 +413,15 @@ class Funnel:
             held_slot.resource.release(held_slot)
         if conwip_slot is not None:
             conwip_slot.resource.release(conwip_slot)
+        if self.pulls and d.times[self.stages[0].start_at] != d.times[self.stages[0].start_at]:
+            self._first_taken()  # it left before its first touch
         del self.live[d.id]
         self.records.add(d)
+        rc = self.recycle
+        if rc is not None and d.recycle[0] < rc.probability and d.generation < rc.max_returns and (
+            OUTCOMES[outcome] in rc.outcomes
+        ):
+            self.env.process(self._return(d, d.recycle[1]))
 
     # ------------------------------------------------------------ running
 
@@ -390,9 +439,7 @@ class Funnel:
         for d in self.live.values():
             d.state = self._open_state(d)
             self.records.add(d)
-        for ti, team in enumerate(self.teams):
-            for person in team.people:
-                self.records.add_spell(person, ti, 0.0, self.sc.horizon_days)
+        self.people.close()
         if len(self.records) != self.next_id:
             raise SimulationError(f"conservation broken: {self.next_id} leads created, {len(self.records)} recorded")
         return self.records

@@ -37,22 +37,32 @@ def poisson_arrivals(src: PoissonSource, horizon: float, rng: np.random.Generato
     return times[keep]
 
 
-Lead = tuple[int, float, float, list[float], list[float], list[float], list[float], list[float], int]
+Lead = tuple[int, float, float, list[float], list[float], list[float], list[float], list[float], int, float, float]
 """segment, value, fit, then flat per-stage effort, buyer-wait, outcome-uniform, gate-normal and
-owner-assignment-uniform lists of the lead's block, and the offset of this lead's first stage in them."""
+owner-assignment-uniform lists of the lead's block, the offset of this lead's first stage in them,
+and the lead's recycling draws: a uniform (it returns if below the probability) and the nurture delay."""
 
 
 class LeadFactory:
-    """Makes the leads of one source, drawing their randomness in blocks."""
+    """Makes the leads of one source, drawing their randomness in blocks.
 
-    def __init__(self, sc: Scenario, rep: np.random.SeedSequence, source: str) -> None:
+    ``key`` names the streams (the source's name; ``<source>:recycled`` for the fresh per-stage draws of
+    recycled leads, which keep their segment, value and fit)."""
+
+    def __init__(self, sc: Scenario, rep: np.random.SeedSequence, source: str, key: str | None = None) -> None:
+        key = key or source
         self._sc = sc
-        self._attr = stream(rep, source, "attributes")
-        self._eff = stream(rep, source, "efforts")
-        self._buy = stream(rep, source, "buyer_waits")
-        self._out = stream(rep, source, "outcomes")
+        self._attr = stream(rep, key, "attributes")
+        self._eff = stream(rep, key, "efforts")
+        self._buy = stream(rep, key, "buyer_waits")
+        self._out = stream(rep, key, "outcomes")
+        recycle = sc.market.buyer.recycle
+        self._recycle = recycle if recycle is not None and recycle.probability > 0 else None
+        self._rec_rng = stream(rep, key, "recycling") if self._recycle else None
+        self._quality = sc.market.sources[source].quality
         segs = list(sc.market.segments.values())
-        shares = np.array([s.share for s in segs])
+        mix = self._quality.segment_shares
+        shares = np.array([mix.get(n, 0.0) for n in sc.market.segments] if mix else [s.share for s in segs])
         self._cum_share = np.cumsum(shares / shares.sum())
         self._segs = segs
         self._effort_scale = np.array([s.effort_scale for s in segs])
@@ -71,8 +81,24 @@ class LeadFactory:
             self._block()
         row = self._row
         self._row += 1
+        if self._recycle:
+            back, delay = self._back[row], self._delay[row]
+        else:
+            back, delay = 1.0, 0.0
         return (self._seg[row], self._value[row], self._fit[row], self._effort, self._buyer, self._u, self._z,
-                self._assign, row * self._n)  # fmt: skip
+                self._assign, row * self._n, back, delay)  # fmt: skip
+
+    def again(self, segment: int, value: float, fit: float) -> Lead:
+        """Fresh per-stage draws for a returning lead that keeps its segment, value and fit."""
+        lead = self.next()
+        old, base, n = lead[0], lead[8], self._n
+        if old != segment:  # rescale this row's efforts and waits from the drawn segment to the lead's own
+            for flat, scale in ((lead[3], self._effort_scale), (lead[4], self._buyer_scale)):
+                if flat:
+                    ratio = scale[segment] / scale[old]
+                    for k in range(base, base + n):
+                        flat[k] *= ratio
+        return (segment, value, fit, *lead[3:])
 
     def _block(self) -> None:
         stages = self._sc.process.stages
@@ -83,9 +109,16 @@ class LeadFactory:
         rows = np.arange(BLOCK)
         effort = np.stack([st.effort_hours.sample(self._eff, BLOCK) for st in stages], axis=1)
         effort *= self._effort_scale[seg, None]
+        q = self._quality
+        value = values[seg, rows]
+        fit = q.fit.sample(self._attr, BLOCK) if q.fit is not None else fits[seg, rows]
+        if q.value_scale != 1.0:
+            value = value * q.value_scale
+        if q.fit_shift:
+            fit = fit + q.fit_shift
         self._seg = seg.tolist()
-        self._value = values[seg, rows].tolist()
-        self._fit = np.clip(fits[seg, rows], 0.0, 1.0).tolist()
+        self._value = value.tolist()
+        self._fit = np.clip(fit, 0.0, 1.0).tolist()
         self._effort = effort.ravel().tolist()
         if self._has_buyer:
             buyer = np.stack(
@@ -96,4 +129,7 @@ class LeadFactory:
         if self._has_gate:
             self._z = self._out.standard_normal(BLOCK * n).tolist()
         self._assign = self._out.random(BLOCK * n).tolist()
+        if self._recycle:
+            self._back = self._rec_rng.random(BLOCK).tolist()
+            self._delay = self._recycle.after_days.sample(self._rec_rng, BLOCK).tolist()
         self._row = 0

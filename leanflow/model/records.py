@@ -39,7 +39,7 @@ class Deal:
     __slots__ = (
         "asg", "base", "blocked", "buy", "buyer", "closed", "cooled", "created", "eff", "fit", "generation",
         "handoff_hours", "handoffs", "id", "last_contact", "last_person", "learning_hours", "origin", "outcome",
-        "owner", "owners", "person", "qualified", "queue", "ramp_hours", "segment", "source", "state",
+        "owner", "owners", "person", "qualified", "ramp_hours", "recycle", "segment", "source", "state",
         "switch_hours", "times", "u", "value", "z",
     )  # fmt: skip
 
@@ -47,7 +47,8 @@ class Deal:
         nan = float("nan")
         self.id = deal_id
         self.source = source
-        self.segment, self.value, self.fit, self.eff, self.buy, self.u, self.z, self.asg, self.base = lead
+        self.segment, self.value, self.fit, self.eff, self.buy, self.u, self.z, self.asg, self.base = lead[:9]
+        self.recycle = lead[9:]  # the lead's recycling draws: a uniform and the nurture delay
         self.created = created
         self.last_contact = created
         self.times = [nan] * (3 * n_stages)  # enter, start and done day of each stage

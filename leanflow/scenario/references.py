@@ -46,6 +46,14 @@ def _market(sc: Scenario) -> Iterator[tuple[Path, str]]:
             continue
         if upper > 1:
             yield path, f"fit must lie in [0, 1], but can reach {upper:g}"
+    segments = list(sc.market.segments)
+    for name, src in sc.market.sources.items():
+        for seg in src.quality.segment_shares or {}:
+            if seg not in segments:
+                yield (
+                    ("market", "sources", name, "quality", "segment_shares", seg),
+                    f"unknown segment '{seg}'{did_you_mean(seg, segments)}",
+                )
 
 
 def _stages(sc: Scenario) -> Iterator[tuple[Path, str]]:
@@ -77,6 +85,15 @@ def _plans(sc: Scenario) -> Iterator[tuple[Path, str]]:
                 yield (*rpath, "assignment"), "random assignment needs owns_deals: true (a pool has no owners)"
             if not role.works and role.prospects == "never":
                 yield (*rpath, "works"), "the role works no stage and does not prospect"
+            for stage in role.proficiency.stages:
+                if stage not in role.works:
+                    yield (*rpath, "proficiency", "stages", stage), f"the role does not work stage '{stage}'"
+            source = role.attrition.promote_from
+            if source is not None and (source == role_name or source not in plan.roles):
+                others = [r for r in plan.roles if r != role_name]
+                yield (*rpath, "attrition", "promote_from"), f"no other role '{source}' in this plan" + did_you_mean(
+                    source, others
+                )
         for stage in stage_names:
             if stage not in worked_by:
                 yield (*base, "roles"), f"no role works stage '{stage}'"

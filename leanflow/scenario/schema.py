@@ -47,6 +47,17 @@ class Segment(Strict):
     buyer_scale: PositiveFloat = Field(1.0, description="multiplies buyer wait days")
 
 
+class LeadQuality(Strict):
+    """How a source's leads differ from the market's: segment mix, fit and deal value."""
+
+    segment_shares: dict[Name, PositiveFloat] | None = Field(
+        None, description="this source's own segment mix (relative weights); default: the segments' shares"
+    )
+    fit: Distribution | None = Field(None, description="this source's own fit distribution; default: the segment's")
+    fit_shift: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False, description="added to fit, then clipped to [0, 1]")
+    value_scale: PositiveFloat = Field(1.0, description="multiplies deal values")
+
+
 class Campaign(Strict):
     """A dated burst of extra inbound leads."""
 
@@ -64,22 +75,40 @@ class PoissonSource(Strict):
         None, min_length=12, max_length=12, description="12 monthly rate multipliers"
     )
     campaigns: list[Campaign] = Field(default_factory=list)
+    quality: LeadQuality = Field(default_factory=LeadQuality)
 
 
 class BacklogSource(Strict):
     """An unbounded target list, drawn whenever the plan's global WIP limit allows (CONWIP)."""
 
     kind: Literal["backlog"]
+    quality: LeadQuality = Field(default_factory=LeadQuality)
 
 
 class ProspectingSource(Strict):
-    """Outbound leads made by seller effort: roles with ``prospects`` spend these hours per lead."""
+    """Outbound leads made by seller effort: roles with ``prospects`` spend these hours per lead.
+
+    With a finite ``market_size`` the target list depletes: a lead costs ``hours_per_lead`` times
+    market_size / accounts left, and the list refills at ``replenish_per_week`` (diminishing returns).
+    """
 
     kind: Literal["prospecting"]
     hours_per_lead: PositiveFloat
+    market_size: Annotated[int, Field(ge=1)] | None = Field(None, description="accounts to prospect; null: unlimited")
+    replenish_per_week: NonNegFloat = Field(0.0, description="new accounts entering the target list per week")
+    quality: LeadQuality = Field(default_factory=LeadQuality)
 
 
 Source = Annotated[PoissonSource | BacklogSource | ProspectingSource, Field(discriminator="kind")]
+
+
+class Recycle(Strict):
+    """Leads that come back: a closed lead returns once more as a new deal with its fit, segment and value."""
+
+    probability: Probability = Field(0.0, description="chance that a lead closed with one of ``outcomes`` returns")
+    after_days: Distribution = Field(description="nurture delay before it returns")
+    outcomes: list[Literal["disqualified", "stale"]] = Field(["disqualified", "stale"], min_length=1)
+    max_returns: Annotated[int, Field(ge=1, le=10)] = 1
 
 
 class Buyer(Strict):
@@ -89,8 +118,16 @@ class Buyer(Strict):
         None, description="win propensity halves per this many days a deal waits for a seller; null: no decay"
     )
     stale_after_days: PositiveFloat | None = Field(
-        None, description="a deal with no seller contact for this long ends as no decision; null: never"
+        None,
+        description="a deal with no two-way contact (a seller's touch or the buyer's reply) for this long ends as "
+        "no decision; null: never",
     )
+    first_touch_half_life_hours: PositiveFloat | None = Field(
+        None,
+        description="speed to lead: the first stage's advance probability halves per this many hours between the "
+        "lead's creation and the first touch (replaces cooling at the first stage); null: no decay",
+    )
+    recycle: Recycle | None = Field(None, description="disqualified or stale leads that return after nurture")
 
 
 class Market(Strict):
@@ -141,6 +178,60 @@ class Process(Strict):
 # ---------------------------------------------------------------- plans
 
 
+class Skill(Strict):
+    """A role's proficiency at a stage: effort multiplier and odds ratio on the advance probability."""
+
+    effort: PositiveFloat = Field(1.0, description="multiplies effort hours (below 1: faster than the stage says)")
+    odds: PositiveFloat = Field(1.0, description="odds ratio on advancing (above 1: converts better)")
+
+
+class Proficiency(Skill):
+    """Proficiency of a role, optionally per stage (a stage entry replaces the role-wide values)."""
+
+    stages: dict[Name, Skill] = Field(default_factory=dict)
+
+
+class Learning(Strict):
+    """Wright's learning curve per person and stage: effort(n) = max(floor, (start + n)^log2(progress_ratio)).
+
+    The stage's effort is then a novice's first repetition; ``start_repetitions`` is the experience each
+    person of the role brings. ``conversion_gain`` raises the advance odds along the same curve, by
+    up to that fraction at the floor. A progress ratio of 1 turns learning off.
+    """
+
+    progress_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    start_repetitions: NonNegFloat = 0.0
+    floor: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.6
+    conversion_gain: NonNegFloat = 0.0
+
+
+class Ramp(Strict):
+    """New people's productivity rises linearly from ``start_productivity`` to 1 over ``weeks``."""
+
+    start_productivity: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 1.0
+    weeks: NonNegFloat = 0.0
+
+
+class Hire(Strict):
+    """People joining the role on a date (they ramp up)."""
+
+    day: NonNegFloat
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
+class Attrition(Strict):
+    """People leaving at an annual rate; each seat is backfilled after a delay by a hire who ramps.
+
+    With ``promote_from`` the backfill is a person of that role, promoted: they start at
+    ``promoted_start_productivity`` and their old seat is backfilled in turn.
+    """
+
+    annual_rate: Annotated[float, Field(ge=0, le=20, allow_inf_nan=False)] = 0.0
+    backfill_days: NonNegFloat = 60.0
+    promote_from: Name | None = None
+    promoted_start_productivity: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.6
+
+
 class Role(Strict):
     """A pool of sellers with the stages they work."""
 
@@ -156,6 +247,16 @@ class Role(Strict):
         "least_loaded", description="how an owning role gives a new deal an owner: the least loaded, or at random"
     )
     cost_per_head: NonNegFloat | None = Field(None, description="yearly cost of one person")
+    prospect_pull_limit: Annotated[int, Field(ge=0)] | None = Field(
+        None, description="pull signal: prospect only while at most this many deals wait for the first stage"
+    )
+    prospect_switch_hours: NonNegFloat = Field(0.0, description="effort lost at each switch between prospecting "
+                                               "and selling")
+    proficiency: Proficiency = Field(default_factory=Proficiency)
+    learning: Learning = Field(default_factory=Learning)
+    ramp: Ramp = Field(default_factory=Ramp)
+    hires: list[Hire] = Field(default_factory=list)
+    attrition: Attrition = Field(default_factory=Attrition)
 
 
 class ContextSwitch(Strict):

@@ -1,0 +1,93 @@
+"""A seller desk: a queue in front of one or more sellers, lighter than ``simpy.Resource``.
+
+A request is granted at once when a seller is free and no one waits; otherwise
+it waits in a heap keyed by (priority, arrival order), so ties are FIFO within a
+priority, exactly as ``simpy.PriorityResource``. Unlike a SimPy resource, a desk
+can change capacity (hires, departures) and hand its waiting requests to another
+desk (a leaver's deals go to a colleague).
+"""
+
+from __future__ import annotations
+
+import heapq
+from itertools import count
+
+import simpy
+
+_order = count()  # arrival order across desks, so a moved request keeps its place
+
+
+class Grant(simpy.Event):
+    """A request for a seller: succeeds when granted; ``deal`` is None for prospecting."""
+
+    __slots__ = ("cancelled", "deal", "desk", "key")
+
+    def __init__(self, env: simpy.Environment, desk: Desk, priority: float, deal: object | None) -> None:
+        super().__init__(env)
+        self.desk = desk
+        self.key = (priority, next(_order))
+        self.deal = deal
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        """Withdraw a request that is still waiting (removed lazily from the heap)."""
+        if not self.triggered and not self.cancelled:
+            self.cancelled = True
+            self.desk.waiting -= 1
+
+
+class Desk:
+    """``capacity`` sellers behind one queue."""
+
+    __slots__ = ("capacity", "env", "heap", "users", "waiting")
+
+    def __init__(self, env: simpy.Environment, capacity: int) -> None:
+        self.env = env
+        self.capacity = capacity
+        self.users = 0
+        self.waiting = 0  # requests in the heap that are not cancelled
+        self.heap: list[tuple[tuple[float, int], Grant]] = []
+
+    def request(self, priority: float = 0.0, deal: object | None = None) -> Grant:
+        """Ask for a seller; the returned event succeeds when one is yours."""
+        g = Grant(self.env, self, priority, deal)
+        if self.users < self.capacity and not self.waiting:
+            self.users += 1
+            g.succeed()
+        else:
+            heapq.heappush(self.heap, (g.key, g))
+            self.waiting += 1
+        return g
+
+    def release(self) -> None:
+        """A seller is done; the next waiting request, if any, gets them."""
+        self.users -= 1
+        self.serve()
+
+    def serve(self) -> None:
+        """Grant waiting requests while sellers are free."""
+        heap = self.heap
+        while self.users < self.capacity and heap:
+            g = heapq.heappop(heap)[1]
+            if g.cancelled:
+                continue
+            self.waiting -= 1
+            self.users += 1
+            g.desk = self
+            g.succeed()
+
+    def take_deals(self) -> list[Grant]:
+        """Remove and return the waiting deal requests (prospecting requests stay)."""
+        moved = [g for _, g in self.heap if g.deal is not None and not g.cancelled]
+        if moved:
+            self.heap = [(k, g) for k, g in self.heap if g.deal is None and not g.cancelled]
+            heapq.heapify(self.heap)
+            self.waiting = len(self.heap)
+        return moved
+
+    def put(self, g: Grant) -> None:
+        """Take over a waiting request from another desk, keeping its place in arrival order."""
+        g.desk = self
+        heapq.heappush(self.heap, (g.key, g))
+        self.waiting += 1
+        self.serve()
