@@ -3,7 +3,7 @@
 Fair prospecting: a prospector stops while the queue its leads join is above
 the role's pull limit, or while they are at their own WIP limit; switching
 between prospecting and selling costs effort; a finite target market depletes
-(each lead costs more hours as fewer accounts are left) and refills.
+(a stretch yields less as fewer accounts are left) and refills.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 
 class TargetMarket:
-    """The accounts left to prospect: a lead costs hours x size / left; the list refills over time."""
+    """The accounts left to prospect. A stretch of ``hours_per_lead`` yields left / size of a lead (a whole
+    lead in an unlimited market); a lead is made when a prospector's yield reaches one. The list refills."""
 
     def __init__(self, src: ProspectingSource) -> None:
         self.size = src.market_size
@@ -27,18 +28,15 @@ class TargetMarket:
         self.refill = src.replenish_per_week / 7.0
         self.since = 0.0
 
-    def cost_factor(self, now: float) -> float:
-        """How many times a lead's base hours prospecting costs now (1 for an unlimited market)."""
+    def stretch_yield(self, now: float) -> float:
+        """The share of a lead one stretch makes now, taking it from the list."""
         if self.size is None:
             return 1.0
         self.left = min(float(self.size), self.left + self.refill * (now - self.since))
         self.since = now
-        return self.size / max(self.left, 1.0)
-
-    def take(self) -> None:
-        """One account became a lead."""
-        if self.size is not None:
-            self.left = max(0.0, self.left - 1.0)
+        share = self.left / self.size
+        self.left = max(0.0, self.left - share)
+        return share
 
 
 def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, market: TargetMarket) -> Generator:
@@ -55,6 +53,7 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
     pull = role.prospect_pull_limit
     switch = role.prospect_switch_hours * team.days_per_hour
     due = period * (1.0 - float(mode)) if period else 0.0
+    made = 0.0  # this seat's share of the next lead, in a finite market
     while True:
         if due > env.now:
             yield env.timeout(due - env.now)
@@ -67,7 +66,7 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
         yield req
         who = team.take(seat, team.people[seat])
         start = env.now
-        chunk = base_chunk * market.cost_factor(start)
+        chunk = base_chunk
         prod = f.people.productivity(who, start)
         if prod < 1.0:
             chunk /= prod
@@ -79,6 +78,8 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
         yield env.timeout(chunk)
         team.finish(req.desk, who)
         f.records.add_prospecting(who, start, env.now, switched)
-        market.take()
-        f.spawn(source, prospector=(team.index, who))
+        made += market.stretch_yield(env.now)
+        if made >= 1.0 - 1e-12:
+            made -= 1.0
+            f.spawn(source, prospector=(team.index, who))
         due = max(due + period, env.now - period)  # catch up at most one missed stretch

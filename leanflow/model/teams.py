@@ -68,7 +68,10 @@ class Team:
         return None
 
     def admit_to(self, d, index: int, person: int) -> None:
-        """Give a deal to the person who prospected it, if under their WIP limit (else it is admitted as usual)."""
+        """Give a deal to the person who prospected it, if still here and under their WIP limit (else it is
+        admitted as usual)."""
+        if person not in self.people:
+            return
         seat = self.people.index(person)
         if self.limit is None or self.open[seat] < self.limit:
             self._assign(d, index, seat)

@@ -88,8 +88,8 @@ class BacklogSource(Strict):
 class ProspectingSource(Strict):
     """Outbound leads made by seller effort: roles with ``prospects`` spend these hours per lead.
 
-    With a finite ``market_size`` the target list depletes: a lead costs ``hours_per_lead`` times
-    market_size / accounts left, and the list refills at ``replenish_per_week`` (diminishing returns).
+    With a finite ``market_size`` the target list depletes: a stretch of ``hours_per_lead`` makes
+    accounts left / market_size of a lead, and the list refills at ``replenish_per_week`` (diminishing returns).
     """
 
     kind: Literal["prospecting"]
