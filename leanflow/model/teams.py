@@ -47,7 +47,7 @@ class Team:
         self.random_assignment = role.assignment == "random"
         self._room: list[simpy.Event | None] = [None] * len(people)
         self.tracks = self.owned and role.attrition.annual_rate > 0  # keep each seat's deals, to hand them on
-        self.seat_deals: list[set] = [set() for _ in people] if self.tracks else []
+        self.seat_deals: list[dict] = [{} for _ in people] if self.tracks else []  # insertion-ordered: deterministic
         self.leaving: dict[int, Callable[[], None]] = {}  # person -> what to do when their current work ends
 
     @property
@@ -101,7 +101,7 @@ class Team:
         self.open[seat] -= 1
         self.open_total -= 1
         if self.tracks:
-            self.seat_deals[seat].discard(d)
+            self.seat_deals[seat].pop(d, None)
         self._wake(seat)
         self.admit_waiting()
 
@@ -140,7 +140,7 @@ class Team:
         self.open[seat] += 1
         self.open_total += 1
         if self.tracks:
-            self.seat_deals[seat].add(d)
+            self.seat_deals[seat][d] = None
 
     # ------------------------------------------------------------ work
 
@@ -211,7 +211,7 @@ class Team:
             to = min(others, key=self.open.__getitem__)
             self.open[seat] -= 1
             self.open[to] += 1
-            self.seat_deals[to].add(d)
+            self.seat_deals[to][d] = None
             d.owners[self.index] = to
             if d in queued:
                 self.desks[to].put(queued.pop(d))
@@ -231,7 +231,7 @@ class Team:
             if self.owned:
                 self.desks.append(Desk(self.env, 0))
             if self.tracks:
-                self.seat_deals.append(set())
+                self.seat_deals.append({})
         self.people[seat] = person
         self.present += 1
         self.vacant -= 1
