@@ -378,7 +378,7 @@ class Funnel:
         st = self.stages[s]
         if t[st.done_at] == t[st.done_at]:
             wait = d.buy[d.base + s] if self.stages[s].has_buyer else 0.0
-            return BLOCKED if d.last_contact + wait <= self.env.now else BUYER
+            return BLOCKED if t[st.done_at] + wait <= self.env.now else BUYER
         if t[st.start_at] == t[st.start_at]:
             return WORKED
         return ADMISSION if st.admits and d.owners[st.team_index] == -1 else QUEUED
