@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
-from test_mechanisms import _assert_direction
+from test_mechanisms import _assert_direction as assert_direction
 
 from leanflow.metrics import run_data, run_metrics
 from leanflow.metrics.tables import RunData
@@ -114,7 +114,7 @@ def compare(base: list[Run], variant: list[Run], value: str | Callable[[Run], fl
     """Paired variant minus base per replication: print both means and assert the direction."""
     a, b = per_rep(base, value), per_rep(variant, value)
     print(f"{label}: {np.nanmean(a):.4g} -> {np.nanmean(b):.4g}")
-    _assert_direction(b - a, sign, label)
+    assert_direction(b - a, sign, label)
     return float(np.nanmean(a)), float(np.nanmean(b))
 
 

@@ -127,6 +127,15 @@ def _fate(run, stage: str, next_stage: str) -> tuple[np.ndarray, np.ndarray]:
     return run.by_id(known), run.by_id(went_on)
 
 
+def _matched_fate(base, variant, stage: str, next_stage: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per deal (by id) made in both runs: whether its fate at ``stage`` is known in both, and whether it went on
+    in each."""
+    (kb, on_b), (kv, on_v) = _fate(base, stage, next_stage), _fate(variant, stage, next_stage)
+    kb, kv = matched(kb, kv)
+    on_b, on_v = matched(on_b, on_v)
+    return kb & kv, on_b, on_v
+
+
 def test_odds_ratio_follows_the_formula_and_a_stage_entry_overrides_it(proficiency_runs) -> None:
     """generalist_skilled: effort 0.5 and odds 2 role-wide, but demo set back to effort 1, odds 1.
 
@@ -140,13 +149,11 @@ def test_odds_ratio_follows_the_formula_and_a_stage_entry_overrides_it(proficien
             a, b = _matched_touch(base, skilled, stage)
             assert a.size > 30, stage
             np.testing.assert_allclose(b, factor * a, rtol=1e-9)
-        (kb, on_b), (ks, on_s) = (matched(x, y) for x, y in zip(_fate(base, "demo", "close"),
-                                                                  _fate(skilled, "demo", "close"), strict=True))
-        assert (kb & ks).sum() > 100
-        np.testing.assert_array_equal(on_b[kb & ks], on_s[kb & ks])
-        (kb, on_b), (ks, on_s) = (matched(x, y) for x, y in zip(_fate(base, "contact", "demo"),
-                                                                  _fate(skilled, "contact", "demo"), strict=True))
-        assert not (kb & ks & on_b & ~on_s).any(), "a deal that went on at base odds failed at odds 2"
+        both, on_b, on_s = _matched_fate(base, skilled, "demo", "close")
+        assert both.sum() > 100
+        np.testing.assert_array_equal(on_b[both], on_s[both])
+        both, on_b, on_s = _matched_fate(base, skilled, "contact", "demo")
+        assert not (both & on_b & ~on_s).any(), "a deal that went on at base odds failed at odds 2"
         known, on = _fate(skilled, "contact", "demo")
         p = np.clip(0.4 + 0.4 * skilled.by_id(skilled.cols["fit"])[known], 0, 1)
         went += int(on[known].sum())
