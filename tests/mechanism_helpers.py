@@ -104,6 +104,19 @@ def simulate_plans(sc: Scenario, reps: int = REPS) -> Plans:
     return Plans(sc, reps)
 
 
+class Loads(dict):
+    """Load name -> the runs of one plan of the scenario loaded with that load's overrides (same seed), simulated
+    when first asked for."""
+
+    def __init__(self, text: str, overrides: dict[str, Sequence[str]], plan: str, reps: int = REPS) -> None:
+        super().__init__()
+        self.text, self.overrides, self.plan, self.reps = text, overrides, plan, reps
+
+    def __missing__(self, name: str) -> list[Run]:
+        runs = self[name] = simulate_plans(load(self.text, self.overrides[name]), self.reps)[self.plan]
+        return runs
+
+
 def per_rep(runs: list[Run], value: str | Callable[[Run], float]) -> np.ndarray:
     """Per replication: a summary metric (by name) or any function of the run."""
     fn = (lambda r: r.metrics[value]) if isinstance(value, str) else value

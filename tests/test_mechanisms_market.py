@@ -19,6 +19,7 @@ import pytest
 from mechanism_helpers import (
     OPEN,
     WON,
+    Loads,
     assert_direction,
     assert_same_deals,
     assert_same_run,
@@ -70,7 +71,7 @@ def quality_runs():
         "value": (f"{OUTBOUND_QUALITY}.value_scale=2.5",),
         "own_fit": (f"{OUTBOUND_QUALITY}.fit={{dist: constant, value: 0.9}}",),
     }
-    return {k: simulate_plans(load(QUALITY, v))["team"] for k, v in loads.items()}
+    return Loads(QUALITY, loads, "team")
 
 
 LEAD = ("created", "segment", "value", "fit")
@@ -257,7 +258,7 @@ def market_runs():
         "finite": (f"{OUTBOUND}.market_size=300",),
         "replenished": (f"{OUTBOUND}.market_size=300", f"{OUTBOUND}.replenish_per_week=10"),
     }
-    return {k: simulate_plans(load(PROSPECTING, v))["pulled"] for k, v in loads.items()}
+    return Loads(PROSPECTING, loads, "pulled")
 
 
 def test_a_finite_market_has_diminishing_returns(market_runs) -> None:
@@ -308,7 +309,7 @@ def speed_runs():
         "fast_decay": (f"{HALF_LIFE}=8",),
         "fast_and_cold": (f"{HALF_LIFE}=8", "market.buyer.cold_half_life_days=2"),
     }
-    return {k: simulate_plans(load(SPEED, v))["team"] for k, v in loads.items()}
+    return Loads(SPEED, loads, "team")
 
 
 def _first_touch_hours(run) -> np.ndarray:
@@ -437,7 +438,7 @@ def recycling_runs():
             f"{RECYCLE}={{probability: 0.5, after_days: {{dist: exponential, mean: 20}}, outcomes: [stale]}}",
         ),
     }
-    return {k: simulate_plans(load(RECYCLING, v))["team"] for k, v in loads.items()}
+    return Loads(RECYCLING, loads, "team")
 
 
 def _returns(run) -> dict[str, np.ndarray]:
