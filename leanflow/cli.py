@@ -204,16 +204,21 @@ def _replicate(run_block, n: int, precision: str | None, maximum: int):
 
 
 def _finish(result, labels: dict, target: Path, extra: dict, report: bool) -> None:
-    """Print per-plan tables and the verdict, then write the results directory."""
+    """Print per-plan tables and the verdict, warn on a short warm-up, then write the results directory."""
     from leanflow.experiment.store import write_results, write_verdict
     from leanflow.metrics.verdict import build_verdict
+    from leanflow.metrics.warmup import warmup_check, warmup_warnings
     from leanflow.report.console import print_plan_tables, print_verdict
 
     print_plan_tables(result.summary, out)
     verdict = None
     if len(result.plans) > 1:
-        verdict = build_verdict(result.summary, result.deals, result.plans, labels, seed=result.scenario.seed)
+        verdict = build_verdict(result.summary, result.deals, result.plans, labels, seed=result.scenario.seed,
+                                weekly=result.weekly)  # fmt: skip
         print_verdict(verdict, out)
+    check = verdict.warmup if verdict is not None else warmup_check(result.weekly, labels)
+    for line in warmup_warnings(check):
+        err.print(f"warning: {line}", markup=False, highlight=False)
     write_results(result, target, extra)
     if verdict is not None:
         write_verdict(verdict, target)

@@ -240,17 +240,20 @@ def test_efficiency_matrix_one_labelled_point_per_plan(res: Results, figures: di
     assert ax.get_ylim()[0] == 0
 
 
-def test_velocity_waterfall_four_factors_two_totals(res: Results, figures: dict[str, Figure]) -> None:
+def test_velocity_waterfall_three_factors_two_totals(res: Results, figures: dict[str, Figure]) -> None:
     fig = figures["velocity_waterfall"]
     assert len(fig.axes) == len(res.plans) - 1
     for ax, plan in zip(fig.axes, res.plans[1:], strict=True):
         bars = [p for p in ax.patches if isinstance(p, Rectangle)]
-        assert len(bars) == 6
+        assert len(bars) == 5  # baseline, three factors, plan: the cycle is not a step
         base, *steps, total = (b.get_height() for b in bars)
         ratio = res.velocity[res.velocity["plan"] == plan]["velocity_ratio"].iloc[0]
         assert total == pytest.approx(base * ratio)
         assert base + sum(steps) == pytest.approx(total)  # the steps bridge the totals exactly
+        means = res.summary.groupby("plan", observed=True)["velocity_per_week"].mean()
+        assert (base, total) == pytest.approx((means[res.plans[0]], means[plan]))  # pooled factors: mean velocity
         assert plan in ax.get_title()
+        assert any(t.get_text().startswith("speed view (not a factor)") for t in ax.texts)
 
 
 def test_aging_wip_open_deals_and_percentile_lines(res: Results, figures: dict[str, Figure]) -> None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -129,8 +130,12 @@ def test_run_prints_the_verdict_and_writes_comparison(tmp_path: Path) -> None:
     proc = leanflow("run", str(DEFAULT), *SHORT, "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "verdict: flow_optimised against resource_optimised" in proc.stdout
-    headline = next(line for line in proc.stdout.splitlines() if line.startswith("flow_optimised: "))
-    assert "won revenue per week" in headline and "90% CI" in headline and "median cycle" in headline
+    lines = proc.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("flow_optimised: "))
+    assert "won revenue per week" in lines[at] and "90% CI" in lines[at] and "median cycle" in lines[at]
+    assert " pts)" in lines[at]  # the win-rate change in points
+    assert lines[at + 1].startswith("  why flow_optimised: bottleneck resource_optimised: ae ")  # under its headline
+    assert "largest velocity factor: " in proc.stdout and "speed view (not a factor)" in proc.stdout
     assert "common random numbers: correlation" in proc.stdout
     comparison = pd.read_csv(out / "comparison.csv")
     assert set(comparison["plan"]) == {"flow_optimised"}
@@ -145,6 +150,10 @@ def test_run_prints_the_verdict_and_writes_comparison(tmp_path: Path) -> None:
     assert row["diff"] == pytest.approx(by_plan["flow_optimised"] - by_plan["resource_optimised"])
     for name in ("velocity.csv", "time_split.csv", "efficiency.csv", "verdict.json"):
         assert (out / name).is_file(), name
+    said = json.loads((out / "verdict.json").read_text())
+    assert [w.split(":")[0] for w in said["why"]] == ["why flow_optimised"]
+    se = comparison.set_index("metric").loc["queue_days_se"]  # a role only the flow plan has
+    assert np.isnan(se["base_mean"]) and se["plan_mean"] > 0 and se["method"] == "one plan only"
 
 
 def test_set_changes_only_the_plan_it_touches(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from leanflow.errors import LeanflowError
 from leanflow.experiment.precision import PrecisionTarget, half_widths, run_to_precision
 from leanflow.experiment.runner import RunResult, run_scenario
 from leanflow.metrics.compare import adjusted_confidence, compare_plans, paired, paired_t
-from leanflow.metrics.explain import velocity_decomposition
+from leanflow.metrics.explain import pooled_factors, velocity_decomposition
 from leanflow.metrics.verdict import build_verdict
 from leanflow.scenario import load_scenario
 
@@ -66,12 +66,41 @@ def test_bonferroni_widens_intervals_for_more_plans() -> None:
 
 def test_velocity_shares_add_up() -> None:
     summary = pd.DataFrame({
-        "plan": ["a", "b"], "opportunities": [100.0, 110.0], "mean_won_value": [20.0, 22.0],
+        "plan": ["a", "b"], "opportunity_rate_per_week": [10.0, 11.0], "mean_won_value": [20.0, 22.0],
         "opportunity_win_rate": [0.2, 0.22], "opportunity_cycle_days": [50.0, 45.0],
+        "velocity_per_week": [10.0 * 20.0 * 0.2, 11.0 * 22.0 * 0.22],
     })  # fmt: skip
     v = velocity_decomposition(summary, ["a", "b"])
-    assert v["share"].sum() == pytest.approx(1.0)
-    assert v["velocity_ratio"].iloc[0] == pytest.approx(1.1**3 / 0.9)  # the domain's "+48%"
+    factors = v[v["view"] == "factor"]
+    assert list(factors["factor"]) == ["opportunity_rate_per_week", "mean_won_value", "opportunity_win_rate"]
+    assert factors["share"].sum() == pytest.approx(1.0)
+    assert factors["velocity_ratio"].iloc[0] == pytest.approx(1.1**3)  # three factors: no cycle double count
+    (speed,) = v[v["view"] == "speed"].itertuples()
+    assert speed.factor == "opportunity_cycle_days" and speed.ratio == pytest.approx(0.9)
+    assert speed.share != speed.share  # the speed view takes no share of the change
+
+
+def test_pooled_velocity_factors_multiply_to_the_mean_velocity() -> None:
+    rng = np.random.default_rng(4)
+    rate, value, win = rng.uniform(5, 15, 6), rng.uniform(1e4, 3e4, 6), rng.uniform(0.1, 0.4, 6)
+    summary = pd.DataFrame({"plan": "a", "opportunity_rate_per_week": rate, "mean_won_value": value,
+                            "opportunity_win_rate": win, "opportunity_cycle_days": 40.0,
+                            "velocity_per_week": rate * value * win})  # fmt: skip
+    pooled = pooled_factors(summary).loc["a"]
+    product = pooled.opportunity_rate_per_week * pooled.mean_won_value * pooled.opportunity_win_rate
+    assert product == pytest.approx((rate * value * win).mean(), rel=1e-12)
+    assert pooled.opportunity_win_rate == pytest.approx((rate * win).sum() / rate.sum())  # won / closed, pooled
+
+
+def test_a_role_only_one_plan_has_gets_a_row_with_the_other_side_empty() -> None:
+    summary = pd.DataFrame({"plan": ["a"] * 4 + ["b"] * 4, "replication": [0, 1, 2, 3] * 2,
+                            "queue_days_se": [np.nan] * 4 + [3.0, 4.0, 5.0, 4.0],
+                            "queue_days_ae": [1.0, 2.0, 1.5, 1.0, 2.0, 2.5, 2.0, 2.0]})  # fmt: skip
+    rows = compare_plans(summary, ["a", "b"], ["queue_days_ae", "queue_days_se"]).set_index("metric")
+    se = rows.loc["queue_days_se"]
+    assert se.plan_mean == pytest.approx(4.0) and np.isnan(se.base_mean) and np.isnan(se["diff"])
+    assert se.method == "one plan only" and not se.significant
+    assert rows.loc["queue_days_ae", "method"] == "paired t"
 
 
 def _fake_result(values: dict[str, np.ndarray], first: int = 0) -> RunResult:

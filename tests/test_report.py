@@ -33,7 +33,11 @@ def test_report_sections_in_order(report_html: str) -> None:
     positions = [report_html.index(f'id="{x}"') for x in ("verdict", "charts", "assumptions", "method")]
     assert positions == sorted(positions)
     assert re.search(r'<p class="headline">flow_optimised: .*won revenue per week', report_html)
-    assert 'class="verdict-table"' in report_html
+    assert re.search(r'</p><p class="why">why flow_optimised: bottleneck resource_optimised: ', report_html)
+    assert 'class="verdict-table"' in report_html and 'class="velocity-table"' in report_html
+    assert "speed view (not a factor)" in report_html
+    row = r"<td>win rate \(won/\(won\+lost\)\), %</td>(?:(?!</tr>).)*?<td>[+-]\d+\.\d pts</td>"
+    assert re.search(row, report_html, re.DOTALL)  # the difference of a rate in points
 
 
 def test_report_has_every_chart_with_a_caption(report_html: str) -> None:

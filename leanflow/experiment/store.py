@@ -84,7 +84,8 @@ def write_verdict(verdict: Verdict, out: Path) -> None:
     }
     for name, df in tables.items():
         atomic_write(out / name, lambda p, df=df: df.to_csv(p, index=False, float_format="%.10g"))
-    text = json.dumps({"headlines": verdict.headlines, "notes": verdict.notes}, indent=2) + "\n"
+    said = {"headlines": verdict.headlines, "why": verdict.why, "notes": verdict.notes}
+    text = json.dumps(said, indent=2) + "\n"
     atomic_write(out / "verdict.json", lambda p: p.write_text(text))
 
 

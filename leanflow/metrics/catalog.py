@@ -11,7 +11,7 @@ class MetricInfo:
 
     name: str
     label: str
-    kind: str  # count | rate | money | days | ratio | number
+    kind: str  # count | rate | money | days | ratio (a multiple, shown 2.50x) | number
     group: str
 
 
@@ -23,34 +23,50 @@ FIXED = [
     ("stale", "stale (no decision)", "count", "volume"),
     ("disqualified", "disqualified", "count", "volume"),
     ("open_end", "open at horizon", "count", "volume"),
+    ("open_aged", "open at horizon, older than p95 won cycle", "count", "volume"),
+    ("recycled_leads", "recycled leads returning (created in window)", "count", "volume"),
     ("won_per_week", "won deals / week", "number", "throughput"),
     ("won_revenue_per_week", "won revenue / week", "money", "throughput"),
-    ("revenue_per_seller_year", "won revenue / seller / year", "money", "throughput"),
-    ("win_rate", "win rate (won/(won+lost))", "rate", "win rate"),
-    ("win_rate_stale_as_lost", "win rate, stale as lost", "rate", "win rate"),
-    ("win_rate_value", "value win rate", "rate", "win rate"),
-    ("cycle_mean", "cycle time, mean (won)", "days", "cycle time"),
-    ("cycle_p50", "cycle time, p50", "days", "cycle time"),
-    ("cycle_p85", "cycle time, p85", "days", "cycle time"),
-    ("cycle_p95", "cycle time, p95", "days", "cycle time"),
-    ("flow_efficiency", "flow efficiency (touch/lead time)", "rate", "flow"),
-    ("wip_total", "WIP, all stages (time-avg)", "number", "flow"),
-    ("opportunities", "open opportunities (time-avg)", "number", "velocity"),
+    ("revenue_per_seller_year", "won revenue / person present / year", "money", "throughput"),
+    ("win_rate", "win rate (won/(won+lost)), %", "rate", "win rate"),
+    ("win_rate_stale_as_lost", "win rate, stale as lost, %", "rate", "win rate"),
+    ("win_rate_aged_as_lost", "win rate, open beyond p95 cycle as lost, %", "rate", "win rate"),
+    ("win_rate_value", "value win rate, %", "rate", "win rate"),
+    ("cycle_mean", "cycle time, mean (won), days", "days", "cycle time"),
+    ("cycle_p50", "cycle time, p50, days", "days", "cycle time"),
+    ("cycle_p85", "cycle time, p85, days", "days", "cycle time"),
+    ("cycle_p95", "cycle time, p95, days", "days", "cycle time"),
+    ("flow_efficiency", "flow efficiency (touch/lead time), %", "rate", "flow"),
+    ("wip_total", "WIP, all stages (time-avg deals)", "number", "flow"),
+    ("opportunity_rate_per_week", "opportunities closed / week", "number", "velocity"),
     ("mean_won_value", "mean won deal value", "money", "velocity"),
-    ("opportunity_win_rate", "opportunity win rate (won/closed)", "rate", "velocity"),
-    ("opportunity_cycle_days", "opportunity cycle (qualified->close)", "days", "velocity"),
-    ("velocity_per_week", "sales velocity / week (formula)", "money", "velocity"),
-    ("utilisation", "utilisation, whole team", "rate", "flow"),
-    ("headcount", "headcount", "count", "cost"),
+    ("opportunity_win_rate", "opportunity win rate (won/closed), %", "rate", "velocity"),
+    ("velocity_per_week", "sales velocity / week (rate x value x win rate)", "money", "velocity"),
+    ("opportunity_cycle_days", "speed view: opportunity cycle (qualified->close), days", "days", "velocity"),
+    ("opportunities", "speed view: open opportunities (time-avg)", "number", "velocity"),
+    ("utilisation", "utilisation, whole team (with prospecting), %", "rate", "flow"),
+    ("utilisation_deal", "utilisation, whole team (deal work), %", "rate", "flow"),
+    ("cooled_per_week", "deals lost to cooling / week", "number", "losses"),
+    ("stale_per_week", "stale deals / week", "number", "losses"),
+    ("handoff_hours_per_week", "hand-off effort, hours / week", "number", "losses"),
+    ("switch_hours_per_week", "context-switching effort, hours / week", "number", "losses"),
+    ("learning_hours_per_week", "learning still to come, hours / week", "number", "losses"),
+    ("ramp_hours_per_week", "ramp-up effort, hours / week", "number", "losses"),
+    ("headcount", "people present (time-avg)", "number", "cost"),
+    ("cost_per_year", "cost of the people present / year", "money", "cost"),
+    ("revenue_per_cost", "won revenue / unit cost (per year)", "number", "cost"),
 ]
 
 PREFIXED = [
-    ("wip_", "WIP in {}", "number", "stages"),
+    ("wip_", "WIP in {} (time-avg deals)", "number", "stages"),
     ("stage_days_", "days in {}", "days", "stages"),
-    ("conversion_", "conversion out of {}", "rate", "stages"),
-    ("utilisation_", "utilisation {}", "rate", "roles"),
-    ("prospecting_share_", "prospecting share {}", "rate", "roles"),
-    ("queue_days_", "queue wait for {}", "days", "roles"),
+    ("conversion_", "conversion out of {}, %", "rate", "stages"),
+    ("win_from_", "won from {} (of deals entering it), %", "rate", "stages"),
+    ("coverage_", "pipeline coverage at {}, x target", "ratio", "stages"),
+    ("utilisation_deal_", "utilisation {} (deal work), %", "rate", "roles"),
+    ("utilisation_", "utilisation {} (with prospecting), %", "rate", "roles"),
+    ("prospecting_share_", "prospecting share {}, %", "rate", "roles"),
+    ("queue_days_", "queue wait for {}, days", "days", "roles"),
 ]
 
 
@@ -85,12 +101,16 @@ def format_value(kind: str, x: float) -> str:
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
     if kind == "days":
         return f"{x:.1f} d"
+    if kind == "ratio":
+        return f"{x:.2f}x"
     return f"{x:.2f}"
 
 
 def format_signed(kind: str, x: float) -> str:
-    """A difference as a person reads it, with its sign."""
+    """A difference as a person reads it, with its sign; differences of rates in percentage points."""
     if x != x:
         return "-"
+    if kind == "rate":
+        return f"{100 * x:+.1f} pts"
     text = format_value(kind, abs(x))
     return f"-{text}" if x < 0 else f"+{text}"

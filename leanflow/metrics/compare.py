@@ -4,7 +4,9 @@ For each metric: the mean paired difference with a confidence interval (paired
 t; a paired bootstrap for percentile metrics, whose sampling distribution is
 skewed), the relative change (ratio of means, paired bootstrap interval), and
 the correlation the common random numbers achieved. With more than one plan
-against the baseline the intervals are Bonferroni-adjusted.
+against the baseline the intervals are Bonferroni-adjusted. A metric only one
+of the two plans has (a role the other lacks) gets a row with that side's mean
+and no difference.
 """
 
 from __future__ import annotations
@@ -25,7 +27,11 @@ HEADLINE = (
     "win_rate_value",
     "flow_efficiency",
     "utilisation",
+    "utilisation_deal",
+    "cost_per_year",
+    "revenue_per_cost",
 )
+ROLE_METRICS = ("utilisation_deal_", "utilisation_", "queue_days_")
 BOOTSTRAP = 4000
 
 
@@ -49,6 +55,9 @@ class Paired:
     def significant(self) -> bool:
         """Whether the interval of the difference excludes zero."""
         return bool(self.diff_low > 0 or self.diff_high < 0)
+
+
+NOTHING = Paired(0, *[float("nan")] * 9, "none")  # no replication has the metric on both sides
 
 
 def adjusted_confidence(confidence: float, comparisons: int) -> float:
@@ -78,8 +87,7 @@ def paired(base: np.ndarray, plan: np.ndarray, metric: str, confidence: float, s
     base, plan = base[keep], plan[keep]
     n = int(base.size)
     if n == 0:
-        nan = float("nan")
-        return Paired(0, nan, nan, nan, nan, nan, nan, nan, nan, nan, "none")
+        return NOTHING
     rng = np.random.default_rng(seed)
     boot_base, boot_plan = _bootstrap_means(base, plan, rng)
     tails = (50 * (1 - confidence), 50 * (1 + confidence))
@@ -102,6 +110,18 @@ def paired(base: np.ndarray, plan: np.ndarray, metric: str, confidence: float, s
                   corr, method)  # fmt: skip
 
 
+def one_sided(base: np.ndarray, plan: np.ndarray) -> Paired:
+    """A metric only one plan has (the other is nan in every replication): its mean, no difference."""
+    nan = float("nan")
+    has_base, has_plan = ~np.isnan(base), ~np.isnan(plan)
+    if has_base.any() == has_plan.any():
+        return NOTHING
+    n = int(max(has_base.sum(), has_plan.sum()))
+    base_mean = float(base[has_base].mean()) if has_base.any() else nan
+    plan_mean = float(plan[has_plan].mean()) if has_plan.any() else nan
+    return Paired(n, base_mean, plan_mean, nan, nan, nan, nan, nan, nan, nan, "one plan only")
+
+
 def compare_plans(
     summary: pd.DataFrame, plans: list[str], metrics: list[str], confidence: float = 0.90, seed: int = 0
 ) -> pd.DataFrame:
@@ -117,8 +137,10 @@ def compare_plans(
         for metric in metrics:
             if metric not in base or metric not in cur:
                 continue
-            r = paired(base.loc[reps, metric].to_numpy(float), cur.loc[reps, metric].to_numpy(float), metric, level,
-                       seed)  # fmt: skip
+            b, c = base.loc[reps, metric].to_numpy(float), cur.loc[reps, metric].to_numpy(float)
+            r = paired(b, c, metric, level, seed)
+            if r.n == 0:
+                r = one_sided(b, c)
             if r.n == 0:
                 continue
             rows.append({"plan": plan, "baseline": baseline, "metric": metric, **r.__dict__,
@@ -127,6 +149,8 @@ def compare_plans(
 
 
 def headline_metrics(summary: pd.DataFrame) -> list[str]:
-    """The metrics a verdict reports: the headline ones, then utilisation and queue wait per role."""
-    per_role = sorted(c for c in summary.columns if c.startswith(("utilisation_", "queue_days_")))
+    """The metrics a verdict reports: the headline ones, then utilisation (deal work, with prospecting) and queue
+    wait of every role of any plan."""
+    roles = [c.removeprefix("queue_days_") for c in summary.columns if c.startswith("queue_days_")]
+    per_role = [f"{prefix}{r}" for r in roles for prefix in ROLE_METRICS if f"{prefix}{r}" in summary.columns]
     return [m for m in HEADLINE if m in summary.columns] + per_role

@@ -10,33 +10,56 @@ import pandas as pd
 from leanflow.scenario.schema import Scenario
 
 VELOCITY_FACTORS = (
-    ("opportunities", "open opportunities", 1),
-    ("mean_won_value", "mean won deal value", 1),
-    ("opportunity_win_rate", "opportunity win rate", 1),
-    ("opportunity_cycle_days", "opportunity cycle days", -1),
+    ("opportunity_rate_per_week", "opportunities closed / week"),
+    ("mean_won_value", "mean won deal value"),
+    ("opportunity_win_rate", "opportunity win rate"),
 )
+SPEED_VIEW = ("opportunity_cycle_days", "opportunity cycle days")
 WEEKS_PER_YEAR = 365.25 / 7
 
 
-def velocity_decomposition(summary: pd.DataFrame, plans: list[str]) -> pd.DataFrame:
-    """Each plan's velocity ratio to the baseline split into its four factors.
+def pooled_factors(summary: pd.DataFrame) -> pd.DataFrame:
+    """Each plan's velocity factors pooled over replications (ratios of totals), and the mean cycle.
 
-    velocity = opportunities x value x win rate / cycle, so the log of the
-    velocity ratio is the sum of the factors' log ratios (cycle with a minus
-    sign); a factor's share is its log ratio over the total.
+    rate = mean opportunities closed per week; win rate = total won / total
+    closed; value = total won revenue / total won, so rate x value x win rate
+    equals the mean velocity (won revenue per week from opportunities) exactly.
     """
-    means = summary.groupby("plan", observed=True)[[f for f, _, _ in VELOCITY_FACTORS]].mean()
+    g = summary.assign(
+        won_rate=summary["opportunity_rate_per_week"] * summary["opportunity_win_rate"]
+    ).groupby("plan", observed=True)
+    rate, won, velocity = (g[c].apply(lambda x: np.nansum(x) / len(x)) for c in
+                           ("opportunity_rate_per_week", "won_rate", "velocity_per_week"))  # fmt: skip
+    return pd.DataFrame({
+        "opportunity_rate_per_week": rate, "mean_won_value": velocity / won, "opportunity_win_rate": won / rate,
+        "velocity_per_week": velocity, "opportunity_cycle_days": g["opportunity_cycle_days"].mean(),
+    })  # fmt: skip
+
+
+def velocity_decomposition(summary: pd.DataFrame, plans: list[str]) -> pd.DataFrame:
+    """Each plan's velocity ratio to the baseline split into its three factors, with the cycle beside them.
+
+    velocity = opportunities closed per week x mean won value x win rate (the
+    won revenue per week from opportunities, an identity), so the log of the
+    velocity ratio is the sum of the factors' log ratios and a factor's share is
+    its log ratio over the total (shares sum to 1). The opportunity cycle is the
+    speed view (view = "speed"): by Little's law open opportunities = rate x
+    cycle, so it is shown, not counted as a factor.
+    """
+    means = pooled_factors(summary)
     base = means.loc[plans[0]]
     rows = []
     for plan in plans[1:]:
         cur = means.loc[plan]
-        logs = {f: sign * _log_ratio(cur[f], base[f]) for f, _, sign in VELOCITY_FACTORS}
+        logs = {f: _log_ratio(cur[f], base[f]) for f, _ in VELOCITY_FACTORS}
         total = sum(logs.values())
-        for f, label, sign in VELOCITY_FACTORS:
+        for f, label in (*VELOCITY_FACTORS, SPEED_VIEW):
+            factor = f in logs
             rows.append({
-                "plan": plan, "factor": f, "label": label, "baseline": base[f], "value": cur[f],
-                "ratio": cur[f] / base[f] if base[f] else float("nan"), "sign": sign, "log_contribution": logs[f],
-                "share": logs[f] / total if total and math.isfinite(total) else float("nan"),
+                "plan": plan, "factor": f, "label": label, "view": "factor" if factor else "speed",
+                "baseline": base[f], "value": cur[f], "ratio": cur[f] / base[f] if base[f] else float("nan"),
+                "log_contribution": logs[f] if factor else float("nan"),
+                "share": logs[f] / total if factor and total and math.isfinite(total) else float("nan"),
                 "velocity_ratio": math.exp(total) if math.isfinite(total) else float("nan"),
             })  # fmt: skip
     return pd.DataFrame(rows)
@@ -81,11 +104,14 @@ def efficiency_matrix(summary: pd.DataFrame, plans: list[str]) -> pd.DataFrame:
 
 
 def costs(summary: pd.DataFrame, scenarios: dict[str, tuple[Scenario, str]], plans: list[str]) -> pd.DataFrame:
-    """Headcount per plan, yearly cost of sales and revenue per unit cost where every role has a cost per head.
+    """Per plan: planned headcount, people present, yearly cost of the people present and revenue per unit cost
+    (means over replications; nan where a role has no cost per head), and the dearest head's yearly cost.
 
     ``scenarios`` maps each plan label to (its scenario, the plan's name in it).
     """
-    revenue = summary.groupby("plan", observed=True)["won_revenue_per_week"].mean()
+    means = summary.groupby("plan", observed=True)[
+        ["won_revenue_per_week", "headcount", "cost_per_year", "revenue_per_cost"]
+    ].mean()
     base_heads = None
     rows = []
     for label in plans:
@@ -94,11 +120,11 @@ def costs(summary: pd.DataFrame, scenarios: dict[str, tuple[Scenario, str]], pla
         heads = sum(r.headcount for r in roles)
         base_heads = heads if base_heads is None else base_heads
         priced = all(r.cost_per_head is not None for r in roles)
-        cost = sum(r.headcount * r.cost_per_head for r in roles) if priced else float("nan")  # type: ignore[operator]
-        yearly_revenue = float(revenue[label] * WEEKS_PER_YEAR)
+        m = means.loc[label]
         rows.append({
-            "plan": label, "headcount": heads, "like_for_like": heads == base_heads,
-            "cost_per_year": cost, "won_revenue_per_year": yearly_revenue,
-            "revenue_per_unit_cost": yearly_revenue / cost if priced and cost > 0 else float("nan"),
+            "plan": label, "headcount": heads, "like_for_like": heads == base_heads, "people_present": m.headcount,
+            "cost_per_year": m.cost_per_year, "won_revenue_per_year": float(m.won_revenue_per_week * WEEKS_PER_YEAR),
+            "revenue_per_cost": m.revenue_per_cost,
+            "head_cost": max(r.cost_per_head for r in roles) if priced else float("nan"),  # type: ignore[type-var]
         })  # fmt: skip
     return pd.DataFrame(rows)

@@ -8,6 +8,8 @@ import pandas as pd
 
 from leanflow.metrics.compare import compare_plans, headline_metrics
 from leanflow.metrics.explain import costs, efficiency_matrix, time_split, velocity_decomposition
+from leanflow.metrics.warmup import warmup_check, warmup_warnings
+from leanflow.metrics.why import why_lines
 from leanflow.scenario.schema import Scenario
 
 
@@ -22,7 +24,9 @@ class Verdict:
     time_split: pd.DataFrame
     efficiency: pd.DataFrame
     costs: pd.DataFrame
+    warmup: pd.DataFrame | None = None  # MSER-5 truncation points per plan and weekly series
     headlines: list[str] = field(default_factory=list)
+    why: list[str] = field(default_factory=list)  # one line per plan after the baseline, under its headline
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -37,8 +41,12 @@ def build_verdict(
     scenarios: dict[str, tuple[Scenario, str]],
     confidence: float = 0.90,
     seed: int = 0,
+    weekly: pd.DataFrame | None = None,
 ) -> Verdict:
-    """Compare every plan with the first; ``scenarios`` maps each plan label to (scenario, plan name)."""
+    """Compare every plan with the first; ``scenarios`` maps each plan label to (scenario, plan name).
+
+    With the weekly series the warm-up is checked too (MSER-5), and a short one is noted.
+    """
     comparison = compare_plans(summary, plans, headline_metrics(summary), confidence, seed)
     base_scenario = scenarios[plans[0]][0]
     verdict = Verdict(
@@ -49,8 +57,10 @@ def build_verdict(
         time_split=time_split(deals, base_scenario, plans),
         efficiency=efficiency_matrix(summary, plans),
         costs=costs(summary, scenarios, plans),
+        warmup=None if weekly is None else warmup_check(weekly, scenarios),
     )
     verdict.headlines = [_headline(comparison, plan) for plan in plans[1:]]
+    verdict.why = why_lines(summary, verdict.velocity, plans)
     verdict.notes = _notes(verdict)
     return verdict
 
@@ -76,7 +86,12 @@ def _headline(comparison: pd.DataFrame, plan: str) -> str:
         parts.append(f"median cycle {r.base_mean:.0f} -> {r.plan_mean:.0f} days{sig}")
     if "win_rate" in rows.index:
         r = rows.loc["win_rate"]
-        parts.append(f"win rate {100 * r.base_mean:.0f}% -> {100 * r.plan_mean:.0f}%")
+        parts.append(f"win rate {100 * r.base_mean:.0f}% -> {100 * r.plan_mean:.0f}% ({100 * r['diff']:+.0f} pts)")
+    if "revenue_per_cost" in rows.index:
+        r = rows.loc["revenue_per_cost"]
+        sig = "" if r.significant else ", not distinguishable"
+        parts.append(f"revenue per unit cost {r.base_mean:.2f} -> {r.plan_mean:.2f} "
+                     f"({_pct(r.rel)}, {level} CI {_pct(r.rel_low)} to {_pct(r.rel_high)}{sig})")  # fmt: skip
     return f"{plan}: " + "; ".join(parts)
 
 
@@ -94,8 +109,15 @@ def _notes(v: Verdict) -> list[str]:
             f"common random numbers: correlation of won revenue per week between {v.baseline} and {r.plan} "
             f"across replications = {r.correlation:.2f}"
         )
-    for r in v.costs.itertuples():
+    base = v.costs.iloc[0]
+    for r in v.costs.iloc[1:].itertuples():
         if not r.like_for_like:
-            base = v.costs["headcount"].iloc[0]
-            notes.append(f"{r.plan} is not like-for-like: {r.headcount} people against {base} in {v.baseline}")
+            notes.append(f"{r.plan} is not like-for-like: {r.headcount} people against {base.headcount} "
+                         f"in {v.baseline}")  # fmt: skip
+        gap, head = abs(r.cost_per_year - base.cost_per_year), max(r.head_cost, base.head_cost)
+        if gap > head:
+            notes.append(f"{r.plan} is not equal cost: {r.cost_per_year:,.0f} / year against {base.cost_per_year:,.0f} "
+                         f"in {v.baseline}, a gap above one head's cost ({head:,.0f}); compare revenue per unit cost")
+    if v.warmup is not None:
+        notes += warmup_warnings(v.warmup)
     return notes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from leanflow.metrics.run_metrics import occupancy_integral
+from leanflow.metrics.intervals import occupancy_integral
 from leanflow.metrics.tables import RunData
 from leanflow.model.records import WON
 

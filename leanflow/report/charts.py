@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from leanflow.metrics.explain import VELOCITY_FACTORS, velocity_decomposition
+from leanflow.metrics.explain import SPEED_VIEW, VELOCITY_FACTORS, velocity_decomposition
 from leanflow.metrics.explain import efficiency_matrix as efficiency_table
 from leanflow.metrics.explain import time_split as time_split_table
 from leanflow.report.results import Results
@@ -132,7 +132,7 @@ def _plan_legend(fig: Figure, plans: Iterable[str], colours: dict[str, str], ext
 
 def _roles(res: Results) -> list[str]:
     """Every role of the run, in column order (plans may have different roles)."""
-    prefix = "utilisation_"
+    prefix = "queue_days_"  # one per role; utilisation_ also has the deal-work and team columns
     return [c[len(prefix) :] for c in res.summary.columns if c.startswith(prefix)]
 
 
@@ -512,11 +512,13 @@ def efficiency_matrix(res: Results) -> Figure:
 
 
 def velocity_waterfall(res: Results) -> Figure:
-    """From the baseline's sales velocity to each plan's through its four factors, one panel per plan.
+    """From the baseline's sales velocity to each plan's through its three factors, one panel per plan.
 
-    The log of the velocity ratio is the sum of the factors' log ratios; each log
+    velocity = opportunities closed per week x mean won value x win rate; the log
+    of the velocity ratio is the sum of the factors' log ratios, and each log
     contribution becomes a money step by multiplying it with the logarithmic mean of
     the two velocities, so the steps add up exactly and do not depend on their order.
+    The opportunity cycle is printed beside them as the speed view, not a step.
     """
     colours = plan_colours(res.plans)
     if len(res.plans) < 2:
@@ -524,43 +526,43 @@ def velocity_waterfall(res: Results) -> Figure:
     velocity = res.velocity if res.velocity is not None else velocity_decomposition(res.summary, res.plans)
     velocity = velocity.assign(plan=velocity["plan"].astype(str))
     baseline = res.plans[0]
+    factors = [f for f, _ in VELOCITY_FACTORS]
+    n = len(factors)
     fig, axes = _figure(len(res.plans) - 1, width=6.5, height=4.6, sharey=True)
     for ax, plan in zip(axes, res.plans[1:], strict=True):
-        rows = velocity[velocity["plan"] == plan].set_index("factor").reindex([f for f, _, _ in VELOCITY_FACTORS])
-        signs = np.array([s for _, _, s in VELOCITY_FACTORS], dtype=float)
-        base_v = 7.0 * float(np.prod(rows["baseline"].to_numpy(dtype=float) ** signs))
-        plan_v = 7.0 * float(np.prod(rows["value"].to_numpy(dtype=float) ** signs))
+        mine = velocity[velocity["plan"] == plan].set_index("factor")
+        rows = mine.reindex(factors)
+        base_v = float(np.prod(rows["baseline"].to_numpy(dtype=float)))
+        plan_v = float(np.prod(rows["value"].to_numpy(dtype=float)))
         steps = _log_mean(base_v, plan_v) * rows["log_contribution"].to_numpy(dtype=float)
         starts = base_v + np.concatenate([[0.0], np.cumsum(steps)[:-1]])
         ax.bar([0], [base_v], 0.6, color=colours[baseline], label=f"baseline: {baseline}")
-        ax.bar(np.arange(1, 5), steps, 0.6, bottom=starts, color=[UP if s >= 0 else DOWN for s in steps])
-        ax.bar([5], [plan_v], 0.6, color=colours[plan], label=plan)
+        ax.bar(np.arange(1, n + 1), steps, 0.6, bottom=starts, color=[UP if s >= 0 else DOWN for s in steps])
+        ax.bar([n + 1], [plan_v], 0.6, color=colours[plan], label=plan)
         levels = [base_v, *(starts + steps)]
         for xi, level in enumerate(levels):
             ax.plot([xi + 0.3, xi + 0.7], [level, level], color="0.4", lw=0.8, ls=":")
         for xi, (step, top) in enumerate(zip(steps, np.maximum(starts, starts + steps), strict=True), start=1):
             ax.text(xi, top, f"{'+' if step >= 0 else '−'}{_money(abs(step))}", ha="center", va="bottom", fontsize=8)
-        for xi, total in ((0, base_v), (5, plan_v)):
+        for xi, total in ((0, base_v), (n + 1, plan_v)):
             ax.text(xi, total, _money(total), ha="center", va="bottom", fontsize=8, fontweight="bold")
         ratios = rows["ratio"].to_numpy(dtype=float)
-        labels = [
-            "baseline",
-            *(
-                f"{label.replace(' ', chr(10), 1)}\n×{r:.2f}"
-                for (_, label, _), r in zip(VELOCITY_FACTORS, ratios, strict=True)
-            ),
-            "plan",
-        ]
-        ax.set_xticks(np.arange(6), labels, fontsize=8)
+        names = [label.replace(" ", "\n", 1) for _, label in VELOCITY_FACTORS]
+        labels = ["baseline", *(f"{name}\n×{r:.2f}" for name, r in zip(names, ratios, strict=True)), "plan"]
+        ax.set_xticks(np.arange(n + 2), labels, fontsize=8)
+        if SPEED_VIEW[0] in mine.index:
+            cycle = mine.loc[SPEED_VIEW[0]]
+            ax.text(0.02, 0.97, f"speed view (not a factor): {SPEED_VIEW[1]} {cycle.baseline:.0f} → {cycle.value:.0f}",
+                    transform=ax.transAxes, ha="left", va="top", fontsize=8, color="0.3")  # fmt: skip
         ax.yaxis.set_major_formatter(MONEY)
-        ax.set_ylim(0, max(base_v, plan_v, *levels) * 1.15 if math.isfinite(max(base_v, plan_v)) else 1)
+        ax.set_ylim(0, max(base_v, plan_v, *levels) * 1.2 if math.isfinite(max(base_v, plan_v)) else 1)
         ax.set_xlabel("factor (ratio plan / baseline)")
         ax.set_ylabel("sales velocity (currency / week)")
         ax.set_title(f"{baseline} → {plan}: ×{plan_v / base_v:.2f}" if base_v else plan, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     steps = [Patch(color=UP, label="factor raises velocity"), Patch(color=DOWN, label="factor lowers velocity")]
     _plan_legend(fig, res.plans, colours, steps)
-    fig.suptitle("Sales velocity waterfall: opportunities × value × win rate / cycle days")
+    fig.suptitle("Sales velocity waterfall: opportunities closed / week × mean won value × win rate")
     return fig
 
 
@@ -672,7 +674,7 @@ ALL_CHARTS: dict[str, tuple[Callable[[Results], Figure], str]] = {
     ),
     "velocity_waterfall": (
         velocity_waterfall,
-        "Which of the four velocity factors explains a plan's difference from the baseline.",
+        "Which of the three velocity factors explains a plan's difference from the baseline; cycle: the speed view.",
     ),
     "aging_wip": (
         aging_wip,

@@ -52,7 +52,7 @@ def verdict_tables(v: Verdict) -> list[Table]:
         rows = v.comparison[v.comparison["plan"] == plan]
         level = f"{rows['confidence'].iloc[0]:.0%}" if len(rows) else ""
         t = Table(title=f"verdict: {plan} against {v.baseline}", title_justify="left")
-        for col in ("metric", v.baseline, plan, "difference", f"{level} CI", "relative", ""):
+        for col in ("metric", v.baseline, plan, "difference (rates: pts)", f"{level} CI", "relative change", ""):
             t.add_column(col, justify="left" if col == "metric" else "right")
         for r in rows.itertuples():
             info = metric_info(r.metric)
@@ -63,38 +63,46 @@ def verdict_tables(v: Verdict) -> list[Table]:
                       rel, "*" if r.significant else "")  # fmt: skip
         tables.append(t)
     if len(v.velocity):
-        t = Table(title="why: sales velocity factors against the baseline", title_justify="left")
-        for col in ("plan", "factor", v.baseline, "plan value", "ratio", "share of the change"):
-            t.add_column(col, justify="left" if col in ("plan", "factor") else "right")
-        for r in v.velocity.itertuples():
-            share = "-" if r.share != r.share else f"{100 * r.share:.0f}%"
-            kind = metric_info(r.factor).kind
-            t.add_row(r.plan, r.label, format_value(kind, r.baseline), format_value(kind, r.value), f"{r.ratio:.2f}",
-                      share)  # fmt: skip
-        tables.append(t)
+        tables.append(velocity_table(v))
     t = Table(title="where the time goes: mean days per stage (deals leaving it)", title_justify="left")
     for col in ("plan", "stage", "touch", "queue", "buyer + blocked"):
         t.add_column(col, justify="left" if col in ("plan", "stage") else "right")
     for r in v.time_split.itertuples():
         t.add_row(str(r.plan), r.stage, f"{r.touch_days:.1f}", f"{r.queue_days:.1f}", f"{r.buyer_days:.1f}")
     tables.append(t)
-    t = Table(title="efficiency matrix and costs", title_justify="left")
-    for col in ("plan", "resource efficiency", "flow efficiency", "headcount", "cost / year", "revenue / cost"):
+    t = Table(title="efficiency matrix and costs (equal-cost view)", title_justify="left")
+    for col in ("plan", "resource efficiency", "flow efficiency", "headcount", "present (time-avg)", "cost / year",
+                "revenue / cost"):  # fmt: skip
         t.add_column(col, justify="left" if col == "plan" else "right")
     for e, c in zip(v.efficiency.itertuples(), v.costs.itertuples(), strict=True):
         heads = f"{c.headcount}" + ("" if c.like_for_like else " (not like-for-like)")
         t.add_row(str(e.plan), f"{100 * e.resource_efficiency:.0f}%", f"{100 * e.flow_efficiency:.1f}%", heads,
-                  format_value("money", c.cost_per_year), format_value("number", c.revenue_per_unit_cost))  # fmt: skip
+                  f"{c.people_present:.1f}", format_value("money", c.cost_per_year),
+                  format_value("number", c.revenue_per_cost))  # fmt: skip
     tables.append(t)
     return tables
 
+
+def velocity_table(v: Verdict) -> Table:
+    """The velocity factors of each plan against the baseline, with the cycle beside them as the speed view."""
+    t = Table(title="why: sales velocity = opportunities closed / week x mean won value x win rate",
+              title_justify="left")  # fmt: skip
+    for col in ("plan", "factor", v.baseline, "plan value", "ratio", "share of the change"):
+        t.add_column(col, justify="left" if col in ("plan", "factor") else "right")
+    for r in v.velocity.itertuples():
+        share = "-" if r.share != r.share else f"{100 * r.share:.0f}%"
+        label = r.label if r.view == "factor" else f"speed view (not a factor): {r.label}"
+        kind = metric_info(r.factor).kind
+        t.add_row(r.plan, label, format_value(kind, r.baseline), format_value(kind, r.value), f"{r.ratio:.2f}", share)
+    return t
 
 
 def print_verdict(v: Verdict, console: Console | None = None) -> None:
     """The plain-language lines, then the verdict tables and notes."""
     console = console or Console()
-    for line in v.headlines:
-        console.print(f"[bold]{escape(line)}[/bold]")
+    for line, why in zip(v.headlines, v.why, strict=True):
+        console.print(f"[bold]{escape(line)}[/bold]", soft_wrap=True)  # one line each, whatever the width
+        console.print(f"  {escape(why)}", soft_wrap=True)
     for t in verdict_tables(v):
         console.print(t)
     for note in v.notes:

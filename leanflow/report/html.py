@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from datetime import UTC, datetime
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,8 @@ TEMPLATES = Path(__file__).parent / "templates"
 CHROMIUMS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 KEY_METRICS = (
     "won_revenue_per_week", "won_per_week", "win_rate", "win_rate_value", "cycle_p50", "cycle_p85",
-    "flow_efficiency", "utilisation", "leads", "qualified", "won",
+    "flow_efficiency", "utilisation", "utilisation_deal", "cost_per_year", "revenue_per_cost", "cooled_per_week",
+    "stale_per_week", "leads", "qualified", "won",
 )  # fmt: skip
 
 
@@ -110,7 +112,7 @@ def _verdict(res: Results) -> dict[str, Any] | None:
     if res.comparison is None or len(res.plans) < 2:
         return None
     path = res.directory / "verdict.json"
-    said = json.loads(path.read_text()) if path.is_file() else {"headlines": [], "notes": []}
+    said = json.loads(path.read_text()) if path.is_file() else {}
     tables = []
     for plan in res.plans[1:]:
         rows = res.comparison[res.comparison["plan"] == plan]
@@ -125,7 +127,24 @@ def _verdict(res: Results) -> dict[str, Any] | None:
                 "rel": "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%", "significant": bool(r.significant),
             })  # fmt: skip
         tables.append({"plan": plan, "level": level, "rows": body})
-    return {"baseline": res.plans[0], "headlines": said["headlines"], "notes": said["notes"], "tables": tables}
+    headlines = list(zip_longest(said.get("headlines", []), said.get("why", []), fillvalue=""))
+    return {"baseline": res.plans[0], "headlines": headlines, "notes": said.get("notes", []), "tables": tables,
+            "velocity": _velocity(res)}  # fmt: skip
+
+
+def _velocity(res: Results) -> list[dict[str, str]]:
+    """The velocity factors against the baseline, then the cycle as the speed view, as display strings."""
+    if res.velocity is None:
+        return []
+    rows = []
+    for r in res.velocity.itertuples():
+        kind = metric_info(r.factor).kind
+        rows.append({
+            "plan": str(r.plan), "factor": r.label if r.view == "factor" else f"speed view (not a factor): {r.label}",
+            "base": format_value(kind, r.baseline), "value": format_value(kind, r.value), "ratio": f"{r.ratio:.2f}",
+            "share": "-" if r.share != r.share else f"{100 * r.share:.0f}%",
+        })  # fmt: skip
+    return rows
 
 
 
