@@ -161,7 +161,7 @@ full_ops = st.lists(
         st.tuples(st.just("release"), st.integers(0, 20)),
         st.tuples(st.just("cancel"), st.integers(0, 20)),
         st.tuples(st.just("capacity"), st.integers(0, 1), st.integers(0, 3)),
-        st.tuples(st.just("move"), st.integers(0, 1), st.sampled_from([[], [0], [1], [0, 1]])),
+        st.tuples(st.just("move"), st.integers(0, 1)),
     ),
     max_size=80,
 )
@@ -171,7 +171,7 @@ full_ops = st.lists(
 @given(capacities=st.tuples(st.integers(0, 2), st.integers(0, 2)), ops=full_ops)
 def test_desks_with_capacity_changes_and_moves_match_the_reference(capacities, ops) -> None:
     """Two desks; capacity changes (a hire, a departure) grant waiting requests; ``take_deals`` + ``put`` move the
-    waiting deal requests to the other desk, where they keep their place in arrival order."""
+    waiting deal requests to the other desk, where they keep their place in arrival order among its own."""
     env = simpy.Environment()
     desks = [Desk(env, c) for c in capacities]
     ref = Reference(list(capacities))
@@ -205,13 +205,10 @@ def test_desks_with_capacity_changes_and_moves_match_the_reference(capacities, o
             desks[d].serve()
             ref.desks[d].capacity = capacity
             ref.serve(d)
-        elif kind == "move":
-            _, src, order = op  # put back in an arbitrary order: the arrival order must survive
-            moved = desks[src].take_deals()
-            for i in [*order, *range(len(moved))]:
-                if i < len(moved) and moved[i] is not None:
-                    desks[1 - src].put(moved[i])
-                    moved[i] = None
+        elif kind == "move":  # as a leaver's queue is handed on: taken, then put in arrival order
+            _, src = op
+            for g in sorted(desks[src].take_deals(), key=lambda g: g.key):
+                desks[1 - src].put(g)
             ref.move(src, 1 - src)
 
     def same_state() -> None:
@@ -251,3 +248,20 @@ def test_take_deals_leaves_prospecting_and_drops_cancelled() -> None:
     deal_late = a.request(0.0, Deal())
     deal_late.cancel()
     assert a.take_deals() == [] and a.waiting == 1
+
+
+def test_a_batch_put_into_a_free_desk_keeps_arrival_order() -> None:
+    """A leaver's queue handed to an idle colleague: whatever order the requests are put in (``Team.vacate`` puts
+    them in the iteration order of a set of deals), the one that arrived first is served first.
+
+    Fails today: ``Desk.put`` serves after each request, so the first one *put* takes the free seller."""
+    env = simpy.Environment()
+    leaver, colleague = Desk(env, 1), Desk(env, 1)
+    leaver.request(0.0, Deal())  # the leaver is busy: the next two wait
+    first, second = leaver.request(0.0, Deal()), leaver.request(0.0, Deal())
+    leaver.capacity = 0
+    moved = leaver.take_deals()
+    assert {id(g) for g in moved} == {id(first), id(second)}
+    for g in (second, first):
+        colleague.put(g)
+    assert first.triggered and not second.triggered, "the later request took the free seller"
