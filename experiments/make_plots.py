@@ -30,7 +30,10 @@ RESOURCE, FLOW = "resource_optimised", "flow_optimised"
 # Okabe & Ito, as leanflow's own charts (the first plan of a scenario gets the first colour)
 COLOURS = {RESOURCE: "#0072B2", FLOW: "#E69F00"}
 C_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7"]
+FLOW_WIN, RES_WIN = COLOURS[FLOW], COLOURS[RESOURCE]
+DIVERGING = matplotlib.colors.LinearSegmentedColormap.from_list("res_flow", [RES_WIN, "#FFFFFF", FLOW_WIN])
 PER_WEEK = "market.sources.inbound.per_week"
+SHIPPED_MIX = "5/6/3"  # the default scenario's flow plan, SDR/AE/SE
 
 
 # ---------------------------------------------------------------- helpers
@@ -71,6 +74,25 @@ def paired(results: pd.DataFrame, by: str, metric: str, a: str = FLOW, b: str = 
     return pd.DataFrame(rows)
 
 
+def reps(results: pd.DataFrame) -> int:
+    """Replications per point and plan."""
+    return int(results.groupby(["point", "plan"]).size().iloc[0])
+
+
+def bottleneck_role(w: pd.DataFrame) -> str:
+    """The role whose mean ``utilisation_<role>`` over the rows of one plan is highest (roles the plan has)."""
+    cols = [c for c in w.columns if c.startswith("utilisation_") and not c.endswith("_ci")
+            and c not in ("utilisation_deal",) and w[c].notna().any()]  # fmt: skip
+    return max(cols, key=lambda c: w[c].mean()).removeprefix("utilisation_")
+
+
+def deal_utilisation(w: pd.DataFrame, role: str) -> pd.Series:
+    """A role's utilisation on deal work: ``utilisation_<role>`` less its prospecting share, if any (the sweep
+    loader does not take ``utilisation_deal_<role>`` as an output)."""
+    share = w.get(f"prospecting_share_{role}")
+    return w[f"utilisation_{role}"] - (share.fillna(0) if share is not None else 0)
+
+
 def markdown(df: pd.DataFrame) -> str:
     """A pandas frame as a GitHub markdown table (strings as given)."""
     head = "| " + " | ".join(df.columns) + " |"
@@ -105,11 +127,14 @@ def utilisation(root: Path) -> None:
         return
     summary, results = got
     w = wide(summary, [PER_WEEK, "plan"])
-    # the bottleneck: the resource plan has one role; the flow plan's two SEs saturate first
-    w["bottleneck"] = np.where(w.plan == RESOURCE, w["utilisation_ae"], w["utilisation_se"])
-    w["bottleneck_ci"] = np.where(w.plan == RESOURCE, w["utilisation_ae_ci"], w["utilisation_se_ci"])
-    w["bottleneck_queue"] = np.where(w.plan == RESOURCE, w["queue_days_ae"], w["queue_days_se"])
-    w["bottleneck_queue_ci"] = np.where(w.plan == RESOURCE, w["queue_days_ae_ci"], w["queue_days_se_ci"])
+    # the bottleneck: each plan's busiest role on average over the sweep (nobody prospects here, so
+    # utilisation_<role> is deal work); the resource plan has one role
+    neck = {plan: bottleneck_role(w[w.plan == plan]) for plan in (RESOURCE, FLOW)}
+    print(f"utilisation: bottleneck roles {neck}")
+    for col in ("utilisation", "queue_days"):
+        out_col = "bottleneck" if col == "utilisation" else "bottleneck_queue"
+        w[out_col] = [w.loc[i, f"{col}_{neck[p]}"] for i, p in w["plan"].items()]
+        w[f"{out_col}_ci"] = [w.loc[i, f"{col}_{neck[p]}_ci"] for i, p in w["plan"].items()]
     diff = paired(results, PER_WEEK, "cycle_p50")
     diff85 = paired(results, PER_WEEK, "cycle_p85")
     rev = paired(results, PER_WEEK, "won_revenue_per_week")
@@ -122,7 +147,8 @@ def utilisation(root: Path) -> None:
         for metric, style in (("cycle_p50", "-o"), ("cycle_p85", "--s")):
             ax.errorbar(g["bottleneck"], g[metric], yerr=g[f"{metric}_ci"], fmt=style, ms=4, capsize=2,
                         color=COLOURS[plan], label=f"{plan}: {metric.replace('cycle_', '')}")  # fmt: skip
-    ax.set(xlabel="bottleneck utilisation (resource: AEs; flow: SEs)", ylabel="cycle time of won deals (days)",
+    ax.set(xlabel=f"bottleneck utilisation (resource: {neck[RESOURCE].upper()}s; flow: {neck[FLOW].upper()}s)",
+           ylabel="cycle time of won deals (days)",
            title="Cycle time against bottleneck utilisation")  # fmt: skip
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
@@ -155,7 +181,8 @@ def utilisation(root: Path) -> None:
     ax.set(xlabel="inbound leads per week", ylabel="won revenue per week (k)", title="Won revenue")
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    fig.suptitle("Utilisation sweep: default scenario, inbound leads only, no prospecting (30 replications, 90% CIs)")
+    fig.suptitle(f"Utilisation sweep: default scenario, inbound leads only, no prospecting "
+                 f"({reps(results)} replications, 90% CIs)")
     save(fig, "utilisation")
 
     table = w[[PER_WEEK, "plan", "bottleneck", "utilisation", "bottleneck_queue", "cycle_p50", "cycle_p85",
@@ -206,7 +233,7 @@ def gate_threshold(root: Path) -> None:
         ("won_per_week", "won deals per week", 1, ""),
         ("won_revenue_per_week", "won revenue per week (k)", 1 / 1000, ""),
         ("qualified", "qualified leads (passed the gate, 365 days)", 1, ""),
-        ("mean_won_value", "mean won deal value (k)", 1 / 1000, ""),
+        ("revenue_per_cost", "won revenue / unit cost (per year)", 1, ""),
         ("cycle_p50", "median cycle time, won deals (days)", 1, ""),
     ]
     for ax, (metric, label, scale, _) in zip(axes.ravel(), panels, strict=True):
@@ -219,7 +246,8 @@ def gate_threshold(root: Path) -> None:
         ax.set(xlabel="gate threshold", title=label)
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Gate threshold sweep, default scenario (30 replications, 90% CIs; dotted: shipped thresholds)")
+    fig.suptitle(f"Gate threshold sweep, default scenario ({reps(got[1])} replications, 90% CIs; "
+                 "dotted: shipped thresholds)")
     save(fig, "gate_threshold")
 
     out = w.sort_values(["plan", lever], ascending=[False, True])
@@ -231,8 +259,16 @@ def gate_threshold(root: Path) -> None:
         "won/wk": [f"{m:.2f} ± {h:.2f}" for m, h in zip(out["won_per_week"], out["won_per_week_ci"], strict=True)],
         "revenue/wk": [f"{m:,.0f} ± {h:,.0f}" for m, h in
                        zip(out["won_revenue_per_week"], out["won_revenue_per_week_ci"], strict=True)],
-        "mean won value": out["mean_won_value"].map("{:,.0f}".format),
+        "revenue/cost": out["revenue_per_cost"].map("{:.2f}".format),
         "cycle p50 (d)": out["cycle_p50"].map("{:.1f}".format),
+        "cooled/wk": out["cooled_per_week"].map("{:.2f}".format),
+        "deal util SDR / AE / SE": [
+            " / ".join("-" if pd.isna(u) else f"{u:.0%}" for u in us)
+            for us in zip(*(deal_utilisation(out, r) for r in ("sdr", "ae", "se")), strict=True)],
+        "prospecting AE / SDR": [f"{a:.0%} / {b:.0%}" if pd.notna(b) else f"{a:.0%} / -" for a, b in
+                                 zip(out["prospecting_share_ae"].fillna(0), out["prospecting_share_sdr"], strict=True)],
+        "queue SDR / AE / SE (d)": [" / ".join("-" if pd.isna(q) else f"{q:.1f}" for q in qs) for qs in
+                                    zip(out["queue_days_sdr"], out["queue_days_ae"], out["queue_days_se"], strict=True)],
     })  # fmt: skip
     print("\n## gate_threshold: means ± 90% CI half-width\n")
     print(markdown(out))
@@ -244,13 +280,24 @@ def gate_threshold(root: Path) -> None:
         r = results[results.plan == plan]
         top = r[np.isclose(r[lever], g.loc[best, lever])].set_index("replication")
         shipped = r[np.isclose(r[lever], shipped_threshold[plan])].set_index("replication")
-        for metric, fmt in (("won_revenue_per_week", "{:+,.0f}"), ("win_rate", "{:+.1%}"), ("won_per_week", "{:+.2f}")):
+        for metric, fmt in (("won_revenue_per_week", "{:+,.0f}"), ("win_rate", "{:+.1%}"), ("won_per_week", "{:+.2f}"),
+                            ("revenue_per_cost", "{:+.2f}")):
             mean, half = t_ci((top[metric] - shipped[metric]).to_numpy(), 0.90)
             lo, hi = fmt.format(mean - half), fmt.format(mean + half)
             print(f"{plan}: {metric} at {g.loc[best, lever]:.2f} minus at shipped {shipped_threshold[plan]}: "
                   f"{fmt.format(mean)} ({lo} .. {hi}), paired, 90% CI")  # fmt: skip
         peak, half = g.loc[best, "won_revenue_per_week"], g.loc[best, "won_revenue_per_week_ci"]
         print(f"{plan}: revenue peaks at threshold {g.loc[best, lever]:.2f} ({peak:,.0f} ± {half:,.0f}/wk)")
+    # flow at each threshold against resource as shipped (0.2), same replications (same leads)
+    res = results[(results.plan == RESOURCE) & np.isclose(results[lever], 0.2)].set_index("replication")
+    print("\nflow_optimised at each threshold minus resource_optimised as shipped (0.2), paired, 90% CI:")
+    for level, g in results[results.plan == FLOW].groupby(lever):
+        g = g.set_index("replication")
+        parts = []
+        for metric, fmt in (("won_revenue_per_week", "{:+,.0f}"), ("revenue_per_cost", "{:+.2f}")):
+            mean, half = t_ci((g[metric] - res[metric]).to_numpy(), 0.90)
+            parts.append(f"{metric} {fmt.format(mean)} ({fmt.format(mean - half)} .. {fmt.format(mean + half)})")
+        print(f"  {level:.2f}: " + "; ".join(parts))
 
 
 # ---------------------------------------------------------------- 3. staffing mix
@@ -272,7 +319,7 @@ def staffing_mix(root: Path) -> None:
     got = read(root, "staffing_mix")
     if got is None:
         return
-    summary, _ = got
+    summary, results = got
     sdr, ae, se = (f"plans.flow_optimised.roles.{r}.headcount" for r in ("sdr", "ae", "se"))
     w = wide(summary, [sdr, ae, se, "plan"])
     total = w[sdr] + w[ae] + w[se]
@@ -280,29 +327,30 @@ def staffing_mix(root: Path) -> None:
         raise SystemExit(f"staffing_mix: a mix does not have 14 heads: {total.tolist()}")
     w["mix"] = [f"{a}/{b}/{c}" for a, b, c in zip(w[sdr], w[ae], w[se], strict=True)]
     w = w.sort_values([se, sdr], ascending=[True, False]).reset_index(drop=True)
+    for role in ("sdr", "ae", "se"):
+        w[f"deal_{role}"] = deal_utilisation(w, role)
     x = np.arange(len(w))
+    n = reps(results)
 
     fig = Figure(figsize=(13, 9), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     ax = axes[0]
-    colours = ["#56B4E9" if s == 2 else "#009E73" for s in w[se]]
+    se_colour = {2: "#56B4E9", 3: "#009E73", 4: "#CC79A7"}
+    colours = [se_colour.get(int(s), "#999999") for s in w[se]]
     ax.bar(x, w["won_revenue_per_week"] / 1000, yerr=w["won_revenue_per_week_ci"] / 1000, capsize=3, color=colours)
-    shipped = w.index[w["mix"] == "6/6/2"]
+    shipped = w.index[w["mix"] == SHIPPED_MIX]
     if len(shipped):
         ax.bar(shipped, w.loc[shipped, "won_revenue_per_week"] / 1000, fill=False, edgecolor="black", lw=1.5)
     reference = shipped_resource_revenue(root)
+    top = max(w["won_revenue_per_week"] + w["won_revenue_per_week_ci"]) / 1000
     if reference is not None:
-        ax.axhline(
-            reference / 1000,
-            color=COLOURS[RESOURCE],
-            ls="--",
-            lw=1.2,
-        )
+        ax.axhline(reference / 1000, color=COLOURS[RESOURCE], ls="--", lw=1.2)
         ax.text(x[-1] + 0.4, reference / 1000, f"resource_optimised as shipped, same leads: {reference / 1000:.1f}k",
                 ha="right", va="bottom", fontsize=8, color=COLOURS[RESOURCE])  # fmt: skip
-        ax.set_ylim(0, reference / 1000 * 1.12)
+        top = max(top, reference / 1000)
+    ax.set_ylim(0, top * 1.12)
     ax.set(ylabel="won revenue / week (k)",
-           title="Won revenue per mix (blue: 2 SEs, green: 3 SEs; black outline: shipped 6/6/2)")  # fmt: skip
+           title=f"Won revenue per mix (blue: 2 SEs, green: 3, pink: 4; black outline: shipped {SHIPPED_MIX})")  # fmt: skip
     ax.grid(alpha=0.3, axis="y")
     ax = axes[1]
     ax.bar(x, w["cycle_p85"], yerr=w["cycle_p85_ci"], capsize=3, color=colours)
@@ -311,42 +359,42 @@ def staffing_mix(root: Path) -> None:
     ax = axes[2]
     width = 0.27
     for k, (role, colour) in enumerate((("sdr", "#CC79A7"), ("ae", "#E69F00"), ("se", "#D55E00"))):
-        ax.bar(x + (k - 1) * width, w[f"utilisation_{role}"] * 100, width, yerr=w[f"utilisation_{role}_ci"] * 100,
-               capsize=2, color=colour, label=role.upper())  # fmt: skip
-    ax.set(ylabel="utilisation (%)", xlabel="SDR / AE / SE headcount (14 in all)", ylim=(0, 105))
+        ax.bar(x + (k - 1) * width, w[f"deal_{role}"] * 100, width, capsize=2, color=colour, label=role.upper())
+    ax.axhline(85, color="black", lw=0.8, ls=":")
+    ax.set(ylabel="utilisation on deal work (%)", xlabel="SDR / AE / SE headcount (14 in all)", ylim=(0, 105))
     ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False)
     ax.grid(alpha=0.3, axis="y")
     ax.set_xticks(x, w["mix"])
-    fig.suptitle("Staffing mix of the flow-optimised plan, default scenario (30 replications, 90% CIs)")
+    fig.suptitle(f"Staffing mix of the flow-optimised plan, default scenario ({n} replications, 90% CIs; "
+                 "dotted: 85% busy)")  # fmt: skip
     save(fig, "staffing_mix")
 
     out = pd.DataFrame({
         "SDR/AE/SE": w["mix"],
         "revenue/wk": [f"{m:,.0f} ± {h:,.0f}" for m, h in
                        zip(w["won_revenue_per_week"], w["won_revenue_per_week_ci"], strict=True)],
+        "revenue/cost": w["revenue_per_cost"].map("{:.2f}".format),
         "won/wk": w["won_per_week"].map("{:.2f}".format),
         "win rate": w["win_rate"].map("{:.0%}".format),
         "cycle p50 / p85 (d)": [f"{a:.0f} / {b:.0f}" for a, b in zip(w["cycle_p50"], w["cycle_p85"], strict=True)],
-        "util SDR / AE / SE": [f"{a:.0%} / {b:.0%} / {c:.0%}" for a, b, c in
-                               zip(w["utilisation_sdr"], w["utilisation_ae"], w["utilisation_se"], strict=True)],
+        "deal util SDR / AE / SE": [f"{a:.0%} / {b:.0%} / {c:.0%}" for a, b, c in
+                                    zip(w["deal_sdr"], w["deal_ae"], w["deal_se"], strict=True)],
         "queue SDR / AE / SE (d)": [f"{a:.1f} / {b:.1f} / {c:.1f}" for a, b, c in
                                     zip(w["queue_days_sdr"], w["queue_days_ae"], w["queue_days_se"], strict=True)],
     })  # fmt: skip
     print("\n## staffing_mix: means (± 90% CI half-width)\n")
     print(markdown(out))
-    _, results = got
     results = results.assign(mix=[f"{a}/{b}/{c}" for a, b, c in zip(results[sdr], results[ae], results[se],
                                                                      strict=True)])  # fmt: skip
-    base = results[results.mix == "6/6/2"].set_index("replication")["won_revenue_per_week"]
-    print("\npaired against the shipped 6/6/2 (same leads in every replication), won revenue / week, 90% CI:")
-    for mix in w.sort_values("won_revenue_per_week", ascending=False)["mix"].head(3):
-        x = results[results.mix == mix].set_index("replication")["won_revenue_per_week"]
-        mean, half = t_ci((x - base).to_numpy(), 0.90)
-        print(f"  {mix}: {mean:+,.0f} ({mean - half:+,.0f} .. {mean + half:+,.0f})")
-    best = w.sort_values("won_revenue_per_week", ascending=False)["mix"].head(2).tolist()
-    x, y = (results[results.mix == m].set_index("replication")["won_revenue_per_week"] for m in best)
-    mean, half = t_ci((x - y).to_numpy(), 0.90)
-    print(f"  {best[0]} - {best[1]}: {mean:+,.0f} ({mean - half:+,.0f} .. {mean + half:+,.0f})")
+    print(f"\npaired against the shipped {SHIPPED_MIX} (same leads in every replication), 90% CI:")
+    base = results[results.mix == SHIPPED_MIX].set_index("replication")
+    for mix in w.sort_values("won_revenue_per_week", ascending=False)["mix"]:
+        r = results[results.mix == mix].set_index("replication")
+        parts = []
+        for metric, fmt in (("won_revenue_per_week", "{:+,.0f}"), ("revenue_per_cost", "{:+.2f}")):
+            mean, half = t_ci((r[metric] - base[metric]).to_numpy(), 0.90)
+            parts.append(f"{metric} {fmt.format(mean)} ({fmt.format(mean - half)} .. {fmt.format(mean + half)})")
+        print(f"  {mix}: " + "; ".join(parts))
     if reference is not None:
         print(f"resource_optimised as shipped (gate_threshold sweep at 0.2): {reference:,.0f} / week")
 
@@ -492,12 +540,222 @@ def validation_tandem(root: Path) -> None:
     )
 
 
+# ---------------------------------------------------------------- 5. fairness map
+
+FAIR_FACTORS = {  # dotted path -> short name (fairness.yaml)
+    "market.buyer.first_touch_half_life_hours": "speed-to-lead half-life (h)",
+    "plans.flow_optimised.roles.sdr.proficiency.effort": "flow SDR effort x",
+    "plans.flow_optimised.roles.ae.proficiency.effort": "flow AE effort x",
+    "plans.flow_optimised.roles.se.proficiency.effort": "flow SE effort x",
+    "plans.flow_optimised.roles.sdr.proficiency.odds": "flow SDR odds x",
+    "plans.flow_optimised.roles.ae.proficiency.odds": "flow AE odds x",
+    "plans.flow_optimised.roles.se.proficiency.odds": "flow SE odds x",
+    "market.sources.outbound.quality.fit_shift": "outbound fit shift",
+    "market.buyer.recycle.probability": "recycle probability",
+}
+LEARNING = "learning progress ratio (all roles)"
+HALF_LIFE = "market.buyer.first_touch_half_life_hours"
+
+
+def point_differences(results: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
+    """Per design point: its factor values, and per metric the mean paired difference flow - resource (same
+    replication) with its 90% t half-width (``<metric>_diff``, ``<metric>_half``) and each plan's mean."""
+    rows = []
+    for point, g in results.groupby("point", sort=True):
+        row = {"point": point, **{f: g[f].iloc[0] for f in FAIR_FACTORS}}
+        flow = g[g.plan == FLOW].set_index("replication")
+        res = g[g.plan == RESOURCE].set_index("replication")
+        for m in metrics:
+            mean, half = t_ci((flow[m] - res[m]).to_numpy(), 0.90)
+            row |= {f"{m}_diff": mean, f"{m}_half": half, f"{m}_flow": flow[m].mean(), f"{m}_res": res[m].mean()}
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def prcc(x: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+    """Partial rank correlation of y with each column of x (the others partialled out by linear regression on
+    ranks), with the t test's two-sided p-value (df = n - 2 - (k - 1))."""
+    r = x.rank().to_numpy(float)
+    ry = pd.Series(y).rank().to_numpy(float)
+    n, k = r.shape
+    out = []
+    for j, name in enumerate(x.columns):
+        others = np.column_stack([np.ones(n), np.delete(r, j, axis=1)])
+        res_x = r[:, j] - others @ np.linalg.lstsq(others, r[:, j], rcond=None)[0]
+        res_y = ry - others @ np.linalg.lstsq(others, ry, rcond=None)[0]
+        c = float(np.corrcoef(res_x, res_y)[0, 1])
+        df = n - 2 - (k - 1)
+        tstat = c * math.sqrt(df / max(1e-12, 1 - c * c))
+        out.append({"factor": name, "prcc": c, "p": float(2 * stats.t.sf(abs(tstat), df))})
+    return pd.DataFrame(out).sort_values("prcc", key=np.abs, ascending=False).reset_index(drop=True)
+
+
+def fairness(root: Path) -> None:
+    got = read(root, "fairness")
+    if got is None:
+        return
+    _, results = got
+    metrics = ["won_revenue_per_week", "revenue_per_cost", "cycle_p85", "win_rate", "utilisation_deal",
+               "won_per_week", "cooled_per_week", "queue_days_sdr", "queue_days_ae", "stage_days_contact",
+               "learning_hours_per_week", "recycled_leads"]  # fmt: skip
+    metrics = [m for m in metrics if m in results.columns]
+    d = point_differences(results, metrics)
+    d["learning"] = 1.0
+    both = [d]
+    learned = read(root, "fairness_learning")
+    if learned is not None:
+        dl = point_differences(learned[1], metrics)
+        dl["learning"] = 0.85
+        factors = list(FAIR_FACTORS)
+        if not np.allclose(dl[factors].to_numpy(float), d[factors].to_numpy(float)):
+            raise SystemExit("fairness_learning: not the same design as fairness (run both from the same files)")
+        both.append(dl)
+    all_points = pd.concat(both, ignore_index=True)
+    n_rep = reps(results)
+    rev = "won_revenue_per_week"
+
+    # ranking: PRCC of the per-point paired difference on the factors (and learning, when both sweeps exist)
+    x = all_points[list(FAIR_FACTORS)].rename(columns=FAIR_FACTORS)
+    if len(both) > 1:
+        x[LEARNING] = all_points["learning"]
+    print(f"\n## fairness: {len(d)} points x {n_rep} replications x 2 plans"
+          + (" x 2 learning settings (1.0, 0.85)" if len(both) > 1 else ""))
+    ranks = {}
+    for m in ("won_revenue_per_week", "revenue_per_cost", "cycle_p85", "win_rate"):
+        ranks[m] = prcc(x, all_points[f"{m}_diff"].to_numpy())
+        print(f"\nPRCC of the flow - resource difference in {m} ({len(all_points)} points):\n")
+        print(markdown(ranks[m].assign(prcc=ranks[m].prcc.map("{:+.2f}".format), p=ranks[m].p.map("{:.3f}".format))))
+    for label, frame in zip(("learning off (p = 1.0)", "learning on (p = 0.85)"), both, strict=False):
+        wins = frame[frame[f"{rev}_diff"] - frame[f"{rev}_half"] > 0]
+        loses = frame[frame[f"{rev}_diff"] + frame[f"{rev}_half"] < 0]
+        print(f"\n{label}: flow - resource revenue/wk, mean over points {frame[f'{rev}_diff'].mean():+,.0f} "
+              f"(range {frame[f'{rev}_diff'].min():+,.0f} .. {frame[f'{rev}_diff'].max():+,.0f}); "
+              f"flow ahead (90% CI above 0) at {len(wins)} of {len(frame)} points, behind at {len(loses)}; "
+              f"revenue per cost: flow ahead at "
+              f"{int((frame['revenue_per_cost_diff'] - frame['revenue_per_cost_half'] > 0).sum())}, behind at "
+              f"{int((frame['revenue_per_cost_diff'] + frame['revenue_per_cost_half'] < 0).sum())}")  # fmt: skip
+        for plan, suffix in ((RESOURCE, "res"), (FLOW, "flow")):
+            print(f"  {plan}: revenue/wk {frame[f'{rev}_{suffix}'].min():,.0f} .. {frame[f'{rev}_{suffix}'].max():,.0f}; "
+                  f"revenue/cost {frame[f'revenue_per_cost_{suffix}'].min():.2f} .. "
+                  f"{frame[f'revenue_per_cost_{suffix}'].max():.2f}")  # fmt: skip
+    # the points, sorted by the revenue difference
+    show = all_points.sort_values(f"{rev}_diff", ascending=False)
+    table = pd.DataFrame({
+        "learning": show["learning"].map("{:.2f}".format),
+        "half-life (h)": show[HALF_LIFE].map("{:.2f}".format),
+        "effort SDR/AE/SE": [f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in zip(*(show[f"plans.flow_optimised.roles.{r}.proficiency.effort"] for r in ("sdr", "ae", "se")), strict=True)],
+        "odds SDR/AE/SE": [f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in zip(*(show[f"plans.flow_optimised.roles.{r}.proficiency.odds"] for r in ("sdr", "ae", "se")), strict=True)],
+        "fit shift": show["market.sources.outbound.quality.fit_shift"].map("{:+.3f}".format),
+        "recycle": show["market.buyer.recycle.probability"].map("{:.3f}".format),
+        "revenue/wk resource": show[f"{rev}_res"].map("{:,.0f}".format),
+        "revenue/wk flow": show[f"{rev}_flow"].map("{:,.0f}".format),
+        "flow - resource (90% CI)": [f"{m:+,.0f} ({m - h:+,.0f} .. {m + h:+,.0f})" for m, h in zip(show[f"{rev}_diff"], show[f"{rev}_half"], strict=True)],
+        "revenue/cost flow - resource": [f"{m:+.2f} ± {h:.2f}" for m, h in zip(show["revenue_per_cost_diff"], show["revenue_per_cost_half"], strict=True)],
+        "contact days res / flow": [f"{a:.1f} / {b:.1f}" for a, b in zip(show["stage_days_contact_res"], show["stage_days_contact_flow"], strict=True)] if "stage_days_contact_res" in show else "",
+    })  # fmt: skip
+    print("\nevery point, by the revenue difference (flow - resource, paired, 90% CI):\n")
+    print(markdown(table))
+    # learning: paired point by point (same design, same replication seeds)
+    if len(both) > 1:
+        lr = learned[1]
+        for plan in (RESOURCE, FLOW):
+            a = results[results.plan == plan].set_index(["point", "replication"])[rev]
+            b = lr[lr.plan == plan].set_index(["point", "replication"])[rev]
+            per_point = (b - a).groupby(level="point").mean()
+            mean, half = t_ci(per_point.to_numpy(), 0.90)
+            print(f"learning 0.85 minus off, {plan} revenue/wk: mean over points {mean:+,.0f} ({mean - half:+,.0f} .. "
+                  f"{mean + half:+,.0f}, 90% CI over the {len(per_point)} points)")  # fmt: skip
+        eff = dl[f"{rev}_diff"].to_numpy() - d[f"{rev}_diff"].to_numpy()
+        mean, half = t_ci(eff, 0.90)
+        print(f"learning 0.85 minus off, on flow - resource revenue/wk: {mean:+,.0f} ({mean - half:+,.0f} .. "
+              f"{mean + half:+,.0f}, 90% CI over points)")  # fmt: skip
+        for m in ("learning_hours_per_week",):
+            if f"{m}_res" in dl:
+                print(f"  {m} with learning: resource {dl[f'{m}_res'].mean():.1f}, flow {dl[f'{m}_flow'].mean():.1f}")
+
+    # plot: the revenue difference against the most influential factors, zero crossings marked
+    top = [f for f in ranks[rev].factor if f != LEARNING][:3]
+    inverse = {v: k for k, v in FAIR_FACTORS.items()}
+    fig = Figure(figsize=(14, 9), layout="constrained")
+    axes = fig.subplots(2, 2)
+    marks = {1.0: ("o", "learning off"), 0.85: ("^", "learning 0.85")}
+    for ax, name in zip(axes.ravel()[:3], top, strict=False):
+        col = inverse[name]
+        for lv, frame in ((f.learning.iloc[0], f) for f in both):
+            mk, lab = marks[lv]
+            sig = (frame[f"{rev}_diff"].abs() > frame[f"{rev}_half"])
+            colour = np.where(frame[f"{rev}_diff"] > 0, FLOW_WIN, RES_WIN)
+            ax.errorbar(frame[col], frame[f"{rev}_diff"] / 1000, yerr=frame[f"{rev}_half"] / 1000, fmt="none",
+                        ecolor="#BBBBBB", lw=0.8, capsize=0)  # fmt: skip
+            ax.scatter(frame[col][sig], frame[f"{rev}_diff"][sig] / 1000, c=colour[sig], marker=mk, s=28, label=lab)
+            ax.scatter(frame[col][~sig], frame[f"{rev}_diff"][~sig] / 1000, facecolors="none", edgecolors=colour[~sig],
+                       marker=mk, s=28)  # fmt: skip
+        xs = np.log(all_points[col]) if col == HALF_LIFE else all_points[col]
+        slope, icept = np.polyfit(xs, all_points[f"{rev}_diff"], 1)
+        grid = np.linspace(xs.min(), xs.max(), 50)
+        gx = np.exp(grid) if col == HALF_LIFE else grid
+        ax.plot(gx, (icept + slope * grid) / 1000, color="black", lw=1, label="least-squares line (all points)")
+        if slope != 0:
+            z = -icept / slope
+            if grid.min() <= z <= grid.max():
+                zx = math.exp(z) if col == HALF_LIFE else z
+                ax.axvline(zx, color="black", ls="--", lw=0.8)
+                ax.text(zx, ax.get_ylim()[1], f" line crosses 0 at {zx:.3g}", va="top", fontsize=8)
+        ax.axhline(0, color="black", lw=0.8)
+        if col == HALF_LIFE:
+            ax.set_xscale("log")
+        r = ranks[rev].set_index("factor").loc[name]
+        ax.set(xlabel=name, ylabel="flow - resource won revenue / week (k, 90% CI)",
+               title=f"{name}: PRCC {r.prcc:+.2f} (p = {r.p:.3f})")  # fmt: skip
+        ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7, loc="best")
+    # top two factors against each other, coloured by the difference
+    ax = axes[1, 1]
+    c0, c1 = inverse[top[0]], inverse[top[1]]
+    lim = float(np.nanmax(np.abs(all_points[f"{rev}_diff"]))) / 1000
+    for lv, frame in ((f.learning.iloc[0], f) for f in both):
+        mk, lab = marks[lv]
+        sc = ax.scatter(frame[c0], frame[c1], c=frame[f"{rev}_diff"] / 1000, cmap=DIVERGING, vmin=-lim, vmax=lim,
+                        marker=mk, s=50, edgecolors="black", linewidths=0.4, label=lab)  # fmt: skip
+    # zero contour of a least-squares plane in (factor 0, factor 1), the others at their mean
+    cols = list(FAIR_FACTORS)
+    xmat = all_points[cols].astype(float).copy()
+    xmat[HALF_LIFE] = np.log(xmat[HALF_LIFE])
+    design = np.column_stack([np.ones(len(xmat)), xmat.to_numpy(), all_points["learning"].to_numpy()])
+    beta = np.linalg.lstsq(design, all_points[f"{rev}_diff"].to_numpy(), rcond=None)[0]
+    g0 = np.linspace(all_points[c0].min(), all_points[c0].max(), 60)
+    g1 = np.linspace(all_points[c1].min(), all_points[c1].max(), 60)
+    G0, G1 = np.meshgrid(g0, g1)
+    base = np.r_[1.0, xmat.mean().to_numpy(), all_points["learning"].mean()]
+    Z = np.full(G0.shape, base @ beta)
+    for col, G in ((c0, G0), (c1, G1)):
+        j = 1 + cols.index(col)
+        val = np.log(G) if col == HALF_LIFE else G
+        Z += beta[j] * (val - base[j])
+    cs = ax.contour(G0, G1, Z, levels=[0], colors="black", linestyles="--")
+    ax.clabel(cs, fmt={0: "fitted 0"}, fontsize=8)
+    if c0 == HALF_LIFE:
+        ax.set_xscale("log")
+    if c1 == HALF_LIFE:
+        ax.set_yscale("log")
+    fig.colorbar(sc, ax=ax, label="flow - resource won revenue / week (k)")
+    ax.set(xlabel=top[0], ylabel=top[1], title="Top two factors (dashed: zero of a linear fit, others at their mean)")
+    ax.legend(fontsize=7, loc="best")
+    fig.suptitle(f"Where does flow win? {len(d)}-point Latin hypercube x {n_rep} replications, both plans, paired "
+                 "(filled: 90% CI excludes 0; orange: flow ahead, blue: resource ahead)")  # fmt: skip
+    save(fig, "fairness")
+    print("linear fit of the revenue difference (per unit of each factor; half-life per unit of ln h):")
+    for name, b in zip(["intercept", *[FAIR_FACTORS[c] for c in cols], LEARNING], beta, strict=True):
+        print(f"  {name}: {b:+,.0f}")
+
+
 EXPERIMENTS = {
     "utilisation": utilisation,
     "gate_threshold": gate_threshold,
     "staffing_mix": staffing_mix,
     "validation": validation_mmc,
     "validation_tandem": validation_tandem,
+    "fairness": fairness,
 }
 
 
