@@ -207,8 +207,9 @@ def test_desks_with_capacity_changes_and_moves_match_the_reference(capacities, o
             ref.serve(d)
         elif kind == "move":  # as a leaver's queue is handed on: taken, then put in arrival order
             _, src = op
-            for g in sorted(desks[src].take_deals(), key=lambda g: g.key):
+            for g in desks[src].take_deals():
                 desks[1 - src].put(g)
+            desks[1 - src].serve()
             ref.move(src, 1 - src)
 
     def same_state() -> None:
@@ -251,10 +252,8 @@ def test_take_deals_leaves_prospecting_and_drops_cancelled() -> None:
 
 
 def test_a_batch_put_into_a_free_desk_keeps_arrival_order() -> None:
-    """A leaver's queue handed to an idle colleague: whatever order the requests are put in (``Team.vacate`` puts
-    them in the iteration order of a set of deals), the one that arrived first is served first.
-
-    Fails today: ``Desk.put`` serves after each request, so the first one *put* takes the free seller."""
+    """A leaver's queue handed to an idle colleague: whatever order the requests are put in, the one that arrived
+    first is served first once the batch is in (``put`` does not serve; ``serve`` after the batch does)."""
     env = simpy.Environment()
     leaver, colleague = Desk(env, 1), Desk(env, 1)
     leaver.request(0.0, Deal())  # the leaver is busy: the next two wait
@@ -264,4 +263,6 @@ def test_a_batch_put_into_a_free_desk_keeps_arrival_order() -> None:
     assert {id(g) for g in moved} == {id(first), id(second)}
     for g in (second, first):
         colleague.put(g)
+    assert not first.triggered and not second.triggered
+    colleague.serve()
     assert first.triggered and not second.triggered, "the later request took the free seller"

@@ -497,12 +497,11 @@ def test_promotion_from_an_owning_role_without_attrition_hands_its_deals_on() ->
     """SDRs who own their leads (and have no attrition of their own) are promoted: the promoted SDR's open deals go
     to the other SDR, and every lead is still recorded.
 
-    Fails today with an IndexError in ``Team.vacate``: a role keeps its seats' deals only if its own attrition rate
-    is above zero, but promotion takes people from it too."""
+    A role keeps its seats' deals when another role promotes from it, not only under its own attrition."""
     sc = load(ATTRITION, ["plans.promote.roles.sdr.owns_deals=true"])
     for rep in range(3):
         records = simulate(sc, "promote", replication_seed(sc.seed, rep))
-        sdr = records.people["role"] == list(sc.plans["promote"].roles).index("sdr")
+        sdr = np.asarray(records.people["role"]) == list(sc.plans["promote"].roles).index("sdr")
         assert sdr.sum() > 2, "nobody was promoted"
 
 

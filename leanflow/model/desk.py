@@ -86,8 +86,9 @@ class Desk:
         return moved
 
     def put(self, g: Grant) -> None:
-        """Take over a waiting request from another desk, keeping its place in arrival order."""
+        """Take over a waiting request from another desk, keeping its place in arrival order.
+
+        Call ``serve`` once the whole batch is in, so the earliest request gets a free seller."""
         g.desk = self
         heapq.heappush(self.heap, (g.key, g))
         self.waiting += 1
-        self.serve()

@@ -113,8 +113,10 @@ class Funnel:
 
     def _build_teams(self) -> list[Team]:
         teams, first = [], 0
+        promoted_from = {r.attrition.promote_from for r in self.plan.roles.values()}
         for ti, (name, role) in enumerate(self.plan.roles.items()):
-            teams.append(Team(self.env, name, ti, role, list(range(first, first + role.headcount))))
+            people = list(range(first, first + role.headcount))
+            teams.append(Team(self.env, name, ti, role, people, name in promoted_from))
             first += role.headcount
         return teams
 

@@ -28,7 +28,10 @@ VACANT = -1
 class Team:
     """The runtime of one role: its seats, queues and open deals."""
 
-    def __init__(self, env: simpy.Environment, name: str, index: int, role: Role, people: list[int]) -> None:
+    def __init__(
+        self, env: simpy.Environment, name: str, index: int, role: Role, people: list[int], promoted_from: bool
+    ) -> None:
+        """``promoted_from``: another role promotes people out of this one, so it can lose people."""
         self.env = env
         self.name = name
         self.index = index
@@ -46,7 +49,8 @@ class Team:
         self.waiting: deque[tuple[simpy.Event, object, int, float]] = deque()
         self.random_assignment = role.assignment == "random"
         self._room: list[simpy.Event | None] = [None] * len(people)
-        self.tracks = self.owned and role.attrition.annual_rate > 0  # keep each seat's deals, to hand them on
+        # an owning role that can lose people keeps each seat's deals, to hand them on
+        self.tracks = self.owned and (role.attrition.annual_rate > 0 or promoted_from)
         self.seat_deals: list[dict] = [{} for _ in people] if self.tracks else []  # insertion-ordered: deterministic
         self.leaving: dict[int, Callable[[], None]] = {}  # person -> what to do when their current work ends
 
@@ -207,6 +211,7 @@ class Team:
             for g in queued.values():
                 desk.put(g)
             moved = []
+        touched = set()
         for d in moved:
             to = min(others, key=self.open.__getitem__)
             self.open[seat] -= 1
@@ -215,6 +220,9 @@ class Team:
             d.owners[self.index] = to
             if d in queued:
                 self.desks[to].put(queued.pop(d))
+                touched.add(to)
+        for to in sorted(touched):
+            self.desks[to].serve()
         if moved:
             self.seat_deals[seat].clear()
         self._wake(seat)
