@@ -52,7 +52,7 @@ def verdict_tables(v: Verdict) -> list[Table]:
         rows = v.comparison[v.comparison["plan"] == plan]
         level = f"{rows['confidence'].iloc[0]:.0%}" if len(rows) else ""
         t = Table(title=f"verdict: {plan} against {v.baseline}", title_justify="left")
-        for col in ("metric", v.baseline, plan, "difference (rates: pts)", f"{level} CI", "relative change", ""):
+        for col in ("metric", v.baseline, plan, "difference", f"{level} CI", "relative", ""):
             t.add_column(col, justify="left" if col == "metric" else "right")
         for r in rows.itertuples():
             info = metric_info(r.metric)
@@ -107,4 +107,5 @@ def print_verdict(v: Verdict, console: Console | None = None) -> None:
         console.print(t)
     for note in v.notes:
         console.print(f"note: {escape(note)}")
-    console.print("* the interval excludes zero: the plans are distinguishable on this metric")
+    console.print("* the interval excludes zero: the plans are distinguishable on this metric; differences of rates "
+                  "are in percentage points (pts), relative = ratio of the means - 1")
