@@ -288,6 +288,15 @@ def gate_threshold(root: Path) -> None:
                   f"{fmt.format(mean)} ({lo} .. {hi}), paired, 90% CI")  # fmt: skip
         peak, half = g.loc[best, "won_revenue_per_week"], g.loc[best, "won_revenue_per_week_ci"]
         print(f"{plan}: revenue peaks at threshold {g.loc[best, lever]:.2f} ({peak:,.0f} ± {half:,.0f}/wk)")
+    # each plan at every threshold against its own shipped one, paired
+    for plan in (RESOURCE, FLOW):
+        r = results[results.plan == plan]
+        ship = r[np.isclose(r[lever], shipped_threshold[plan])].set_index("replication")["won_revenue_per_week"]
+        parts = []
+        for level, g in r.groupby(lever):
+            mean, half = t_ci((g.set_index("replication")["won_revenue_per_week"] - ship).to_numpy(), 0.90)
+            parts.append(f"{level:.2f}: {mean:+,.0f} ({mean - half:+,.0f} .. {mean + half:+,.0f})")
+        print(f"\n{plan} revenue/wk minus at its shipped {shipped_threshold[plan]}, paired, 90% CI:\n  " + "\n  ".join(parts))
     # flow at each threshold against resource as shipped (0.2), same replications (same leads)
     res = results[(results.plan == RESOURCE) & np.isclose(results[lever], 0.2)].set_index("replication")
     print("\nflow_optimised at each threshold minus resource_optimised as shipped (0.2), paired, 90% CI:")
@@ -634,6 +643,14 @@ def fairness(root: Path) -> None:
               f"revenue per cost: flow ahead at "
               f"{int((frame['revenue_per_cost_diff'] - frame['revenue_per_cost_half'] > 0).sum())}, behind at "
               f"{int((frame['revenue_per_cost_diff'] + frame['revenue_per_cost_half'] < 0).sum())}")  # fmt: skip
+        hl = frame[HALF_LIFE]
+        ahead = frame[f"{rev}_diff"] - frame[f"{rev}_half"] > 0
+        below = hl[~ahead].min()  # every point with a shorter half-life has flow ahead
+        print(f"  speed to lead: flow ahead at every point with half-life < {below:.2f} h "
+              f"({int((hl < below).sum())} points); flow ahead at no point above {hl[ahead].max():.2f} h; "
+              f"resource ahead (CI below 0) at half-lives {', '.join(f'{h:.2f}' for h in sorted(hl[frame[f'{rev}_diff'] + frame[f'{rev}_half'] < 0]))} h; "
+              f"mean difference at half-life < 2 h {frame[f'{rev}_diff'][hl < 2].mean():+,.0f}, 2-5 h "
+              f"{frame[f'{rev}_diff'][(hl >= 2) & (hl < 5)].mean():+,.0f}, >= 5 h {frame[f'{rev}_diff'][hl >= 5].mean():+,.0f}")  # fmt: skip
         for plan, suffix in ((RESOURCE, "res"), (FLOW, "flow")):
             print(f"  {plan}: revenue/wk {frame[f'{rev}_{suffix}'].min():,.0f} .. {frame[f'{rev}_{suffix}'].max():,.0f}; "
                   f"revenue/cost {frame[f'revenue_per_cost_{suffix}'].min():.2f} .. "
@@ -679,22 +696,42 @@ def fairness(root: Path) -> None:
     fig = Figure(figsize=(14, 9), layout="constrained")
     axes = fig.subplots(2, 2)
     marks = {1.0: ("o", "learning off"), 0.85: ("^", "learning 0.85")}
-    for ax, name in zip(axes.ravel()[:3], top, strict=False):
+    # a least-squares plane of the difference on all factors (ln of the half-life; learning as a factor)
+    cols = list(FAIR_FACTORS)
+    xmat = all_points[cols].astype(float).copy()
+    xmat[HALF_LIFE] = np.log(xmat[HALF_LIFE])
+    xmat["learning"] = all_points["learning"].to_numpy(float)
+    yv = all_points[f"{rev}_diff"].to_numpy()
+    design = np.column_stack([np.ones(len(xmat)), xmat.to_numpy()])
+    beta = np.linalg.lstsq(design, yv, rcond=None)[0]
+    centred = xmat - xmat.mean()
+    for k, (ax, name) in enumerate(zip(axes.ravel()[:3], top, strict=False)):
         col = inverse[name]
-        for lv, frame in ((f.learning.iloc[0], f) for f in both):
+        j = cols.index(col)
+        # first panel: the raw paired difference; the others: partial residuals (the difference less the fitted
+        # effects of every other factor, taken at their mean), so the panel shows this factor's own share
+        adjust = 0.0 if k == 0 else (centred.to_numpy() @ beta[1:] - centred[col].to_numpy() * beta[1 + j])
+        for lv in sorted(all_points.learning.unique(), reverse=True):
+            mask = (all_points.learning == lv).to_numpy()
+            frame = all_points[mask]
+            y = (frame[f"{rev}_diff"].to_numpy() - (adjust[mask] if k else 0.0)) / 1000
             mk, lab = marks[lv]
-            sig = (frame[f"{rev}_diff"].abs() > frame[f"{rev}_half"])
+            sig = (frame[f"{rev}_diff"].abs() > frame[f"{rev}_half"]).to_numpy()
             colour = np.where(frame[f"{rev}_diff"] > 0, FLOW_WIN, RES_WIN)
-            ax.errorbar(frame[col], frame[f"{rev}_diff"] / 1000, yerr=frame[f"{rev}_half"] / 1000, fmt="none",
-                        ecolor="#BBBBBB", lw=0.8, capsize=0)  # fmt: skip
-            ax.scatter(frame[col][sig], frame[f"{rev}_diff"][sig] / 1000, c=colour[sig], marker=mk, s=28, label=lab)
-            ax.scatter(frame[col][~sig], frame[f"{rev}_diff"][~sig] / 1000, facecolors="none", edgecolors=colour[~sig],
-                       marker=mk, s=28)  # fmt: skip
-        xs = np.log(all_points[col]) if col == HALF_LIFE else all_points[col]
-        slope, icept = np.polyfit(xs, all_points[f"{rev}_diff"], 1)
+            ax.errorbar(frame[col], y, yerr=frame[f"{rev}_half"] / 1000, fmt="none", ecolor="#BBBBBB", lw=0.8,
+                        capsize=0)  # fmt: skip
+            ax.scatter(frame[col][sig], y[sig], c=colour[sig], marker=mk, s=28, label=lab)
+            ax.scatter(frame[col][~sig], y[~sig], facecolors="none", edgecolors=colour[~sig], marker=mk, s=28)
+        xs = xmat[col]
         grid = np.linspace(xs.min(), xs.max(), 50)
         gx = np.exp(grid) if col == HALF_LIFE else grid
-        ax.plot(gx, (icept + slope * grid) / 1000, color="black", lw=1, label="least-squares line (all points)")
+        if k == 0:
+            slope, icept = np.polyfit(xs, yv, 1)
+            label = "least-squares line of the difference on this factor"
+        else:
+            slope, icept = beta[1 + j], yv.mean() - beta[1 + j] * xs.mean()
+            label = "fitted effect, other factors at their mean"
+        ax.plot(gx, (icept + slope * grid) / 1000, color="black", lw=1, label=label)
         if slope != 0:
             z = -icept / slope
             if grid.min() <= z <= grid.max():
@@ -705,10 +742,11 @@ def fairness(root: Path) -> None:
         if col == HALF_LIFE:
             ax.set_xscale("log")
         r = ranks[rev].set_index("factor").loc[name]
-        ax.set(xlabel=name, ylabel="flow - resource won revenue / week (k, 90% CI)",
-               title=f"{name}: PRCC {r.prcc:+.2f} (p = {r.p:.3f})")  # fmt: skip
+        ylabel = "flow - resource won revenue / week (k, 90% CI)" if k == 0 else \
+            "partial residual of flow - resource (k / week)"  # fmt: skip
+        ax.set(xlabel=name, ylabel=ylabel, title=f"{name}: PRCC {r.prcc:+.2f} (p = {r.p:.3f})")
         ax.grid(alpha=0.3)
-    axes[0, 0].legend(fontsize=7, loc="best")
+        ax.legend(fontsize=7, loc="best")
     # top two factors against each other, coloured by the difference
     ax = axes[1, 1]
     c0, c1 = inverse[top[0]], inverse[top[1]]
@@ -717,16 +755,11 @@ def fairness(root: Path) -> None:
         mk, lab = marks[lv]
         sc = ax.scatter(frame[c0], frame[c1], c=frame[f"{rev}_diff"] / 1000, cmap=DIVERGING, vmin=-lim, vmax=lim,
                         marker=mk, s=50, edgecolors="black", linewidths=0.4, label=lab)  # fmt: skip
-    # zero contour of a least-squares plane in (factor 0, factor 1), the others at their mean
-    cols = list(FAIR_FACTORS)
-    xmat = all_points[cols].astype(float).copy()
-    xmat[HALF_LIFE] = np.log(xmat[HALF_LIFE])
-    design = np.column_stack([np.ones(len(xmat)), xmat.to_numpy(), all_points["learning"].to_numpy()])
-    beta = np.linalg.lstsq(design, all_points[f"{rev}_diff"].to_numpy(), rcond=None)[0]
+    # zero contour of the least-squares plane in (factor 0, factor 1), the others at their mean
     g0 = np.linspace(all_points[c0].min(), all_points[c0].max(), 60)
     g1 = np.linspace(all_points[c1].min(), all_points[c1].max(), 60)
     G0, G1 = np.meshgrid(g0, g1)
-    base = np.r_[1.0, xmat.mean().to_numpy(), all_points["learning"].mean()]
+    base = np.r_[1.0, xmat.mean().to_numpy()]
     Z = np.full(G0.shape, base @ beta)
     for col, G in ((c0, G0), (c1, G1)):
         j = 1 + cols.index(col)
@@ -746,7 +779,8 @@ def fairness(root: Path) -> None:
     save(fig, "fairness")
     print("linear fit of the revenue difference (per unit of each factor; half-life per unit of ln h):")
     for name, b in zip(["intercept", *[FAIR_FACTORS[c] for c in cols], LEARNING], beta, strict=True):
-        print(f"  {name}: {b:+,.0f}")
+        if name != LEARNING or len(both) > 1:
+            print(f"  {name}: {b:+,.0f}")
 
 
 EXPERIMENTS = {
