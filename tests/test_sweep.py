@@ -73,6 +73,16 @@ def test_bad_sweeps_give_located_errors(tmp_path: Path, old: str, new: str, need
     assert message in hit
 
 
+def test_per_role_and_per_stage_outputs_follow_the_catalogue(tmp_path: Path) -> None:
+    """Role metrics take role names and stage metrics stage names, whatever their prefix."""
+    stage = load_sweep(write(tmp_path, SWEEP)).base.process.stages[0].name
+    good = SWEEP.replace("queue_days_server]", f"queue_days_server, utilisation_deal_server, win_from_{stage}]")
+    outputs = load_sweep(write(tmp_path, good, "good.yaml")).sweep.outputs
+    assert outputs[-2:] == ["utilisation_deal_server", f"win_from_{stage}"]
+    bad = SWEEP.replace("queue_days_server]", f"queue_days_server, utilisation_deal_{stage}]")
+    assert any(f"unknown metric 'utilisation_deal_{stage}'" in e for e in errors_of(write(tmp_path, bad, "bad.yaml")))
+
+
 def test_missing_base_is_located(tmp_path: Path) -> None:
     text = SWEEP.replace(str(MM1), "nowhere.yaml")
     errors = errors_of(write(tmp_path, text))

@@ -172,7 +172,6 @@ def _known_outputs(base: Scenario) -> set[str]:
     stages = [s.name for s in base.process.stages]
     roles = sorted({r for plan in base.plans.values() for r in plan.roles})
     names = {k for k, *_ in FIXED} | {"utilisation", "leads"}
-    for prefix, *_ in PREFIXED:
-        names |= {prefix + x for x in (roles if prefix in ("utilisation_", "prospecting_share_", "queue_days_")
-                                       else stages)}  # fmt: skip
+    for prefix, _label, _kind, group in PREFIXED:
+        names |= {prefix + x for x in (roles if group == "roles" else stages)}
     return names
