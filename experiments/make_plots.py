@@ -344,7 +344,7 @@ def staffing_mix(root: Path) -> None:
     fig = Figure(figsize=(13, 9), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     ax = axes[0]
-    se_colour = {2: "#56B4E9", 3: "#009E73", 4: "#CC79A7"}
+    se_colour = {2: "#56B4E9", 3: "#009E73", 4: "#999933"}
     colours = [se_colour.get(int(s), "#999999") for s in w[se]]
     ax.bar(x, w["won_revenue_per_week"] / 1000, yerr=w["won_revenue_per_week_ci"] / 1000, capsize=3, color=colours)
     shipped = w.index[w["mix"] == SHIPPED_MIX]
@@ -359,7 +359,7 @@ def staffing_mix(root: Path) -> None:
         top = max(top, reference / 1000)
     ax.set_ylim(0, top * 1.12)
     ax.set(ylabel="won revenue / week (k)",
-           title=f"Won revenue per mix (blue: 2 SEs, green: 3, pink: 4; black outline: shipped {SHIPPED_MIX})")  # fmt: skip
+           title=f"Won revenue per mix (blue: 2 SEs, green: 3, olive: 4; black outline: shipped {SHIPPED_MIX})")  # fmt: skip
     ax.grid(alpha=0.3, axis="y")
     ax = axes[1]
     ax.bar(x, w["cycle_p85"], yerr=w["cycle_p85_ci"], capsize=3, color=colours)
