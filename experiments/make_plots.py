@@ -87,8 +87,11 @@ def bottleneck_role(w: pd.DataFrame) -> str:
 
 
 def deal_utilisation(w: pd.DataFrame, role: str) -> pd.Series:
-    """A role's utilisation on deal work: ``utilisation_<role>`` less its prospecting share, if any (the sweep
-    loader does not take ``utilisation_deal_<role>`` as an output)."""
+    """A role's utilisation on deal work: ``utilisation_deal_<role>`` if the sweep kept it, else
+    ``utilisation_<role>`` less its prospecting share, if any (the same number: when these sweeps were run, the
+    sweep loader did not yet accept ``utilisation_deal_<role>`` as an output)."""
+    if f"utilisation_deal_{role}" in w:
+        return w[f"utilisation_deal_{role}"]
     share = w.get(f"prospecting_share_{role}")
     return w[f"utilisation_{role}"] - (share.fillna(0) if share is not None else 0)
 
@@ -268,7 +271,7 @@ def gate_threshold(root: Path) -> None:
         "prospecting AE / SDR": [f"{a:.0%} / {b:.0%}" if pd.notna(b) else f"{a:.0%} / -" for a, b in
                                  zip(out["prospecting_share_ae"].fillna(0), out["prospecting_share_sdr"], strict=True)],
         "queue SDR / AE / SE (d)": [" / ".join("-" if pd.isna(q) else f"{q:.1f}" for q in qs) for qs in
-                                    zip(out["queue_days_sdr"], out["queue_days_ae"], out["queue_days_se"], strict=True)],
+                                    zip(*(out[f"queue_days_{r}"] for r in ("sdr", "ae", "se")), strict=True)],
     })  # fmt: skip
     print("\n## gate_threshold: means ± 90% CI half-width\n")
     print(markdown(out))
@@ -296,7 +299,8 @@ def gate_threshold(root: Path) -> None:
         for level, g in r.groupby(lever):
             mean, half = t_ci((g.set_index("replication")["won_revenue_per_week"] - ship).to_numpy(), 0.90)
             parts.append(f"{level:.2f}: {mean:+,.0f} ({mean - half:+,.0f} .. {mean + half:+,.0f})")
-        print(f"\n{plan} revenue/wk minus at its shipped {shipped_threshold[plan]}, paired, 90% CI:\n  " + "\n  ".join(parts))
+        print(f"\n{plan} revenue/wk minus at its shipped {shipped_threshold[plan]}, paired, 90% CI:")
+        print("  " + "\n  ".join(parts))
     # flow at each threshold against resource as shipped (0.2), same replications (same leads)
     res = results[(results.plan == RESOURCE) & np.isclose(results[lever], 0.2)].set_index("replication")
     print("\nflow_optimised at each threshold minus resource_optimised as shipped (0.2), paired, 90% CI:")
@@ -359,7 +363,8 @@ def staffing_mix(root: Path) -> None:
         top = max(top, reference / 1000)
     ax.set_ylim(0, top * 1.12)
     ax.set(ylabel="won revenue / week (k)",
-           title=f"Won revenue per mix (blue: 2 SEs, green: 3, olive: 4; black outline: shipped {SHIPPED_MIX})")  # fmt: skip
+           title="Won revenue per mix (blue: 2 SEs, green: 3, olive: 4; "
+                 f"black outline: shipped {SHIPPED_MIX})")  # fmt: skip
     ax.grid(alpha=0.3, axis="y")
     ax = axes[1]
     ax.bar(x, w["cycle_p85"], yerr=w["cycle_p85_ci"], capsize=3, color=colours)
@@ -599,6 +604,12 @@ def prcc(x: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(out).sort_values("prcc", key=np.abs, ascending=False).reset_index(drop=True)
 
 
+def per_role(frame: pd.DataFrame, what: str) -> list[str]:
+    """The flow roles' proficiency ``what`` (effort or odds) at each row, as SDR/AE/SE."""
+    cols = [frame[f"plans.flow_optimised.roles.{r}.proficiency.{what}"] for r in ("sdr", "ae", "se")]
+    return [f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in zip(*cols, strict=True)]
+
+
 def fairness(root: Path) -> None:
     got = read(root, "fairness")
     if got is None:
@@ -643,16 +654,18 @@ def fairness(root: Path) -> None:
               f"revenue per cost: flow ahead at "
               f"{int((frame['revenue_per_cost_diff'] - frame['revenue_per_cost_half'] > 0).sum())}, behind at "
               f"{int((frame['revenue_per_cost_diff'] + frame['revenue_per_cost_half'] < 0).sum())}")  # fmt: skip
-        hl = frame[HALF_LIFE]
-        ahead = frame[f"{rev}_diff"] - frame[f"{rev}_half"] > 0
+        hl, diff = frame[HALF_LIFE], frame[f"{rev}_diff"]
+        ahead = diff - frame[f"{rev}_half"] > 0
+        behind = diff + frame[f"{rev}_half"] < 0
         below = hl[~ahead].min()  # every point with a shorter half-life has flow ahead
         print(f"  speed to lead: flow ahead at every point with half-life < {below:.2f} h "
               f"({int((hl < below).sum())} points); flow ahead at no point above {hl[ahead].max():.2f} h; "
-              f"resource ahead (CI below 0) at half-lives {', '.join(f'{h:.2f}' for h in sorted(hl[frame[f'{rev}_diff'] + frame[f'{rev}_half'] < 0]))} h; "
-              f"mean difference at half-life < 2 h {frame[f'{rev}_diff'][hl < 2].mean():+,.0f}, 2-5 h "
-              f"{frame[f'{rev}_diff'][(hl >= 2) & (hl < 5)].mean():+,.0f}, >= 5 h {frame[f'{rev}_diff'][hl >= 5].mean():+,.0f}")  # fmt: skip
+              f"resource ahead (CI below 0) at half-lives {', '.join(f'{h:.2f}' for h in sorted(hl[behind]))} h; "
+              f"mean difference at half-life < 2 h {diff[hl < 2].mean():+,.0f}, 2-5 h "
+              f"{diff[(hl >= 2) & (hl < 5)].mean():+,.0f}, >= 5 h {diff[hl >= 5].mean():+,.0f}")  # fmt: skip
         for plan, suffix in ((RESOURCE, "res"), (FLOW, "flow")):
-            print(f"  {plan}: revenue/wk {frame[f'{rev}_{suffix}'].min():,.0f} .. {frame[f'{rev}_{suffix}'].max():,.0f}; "
+            col = frame[f"{rev}_{suffix}"]
+            print(f"  {plan}: revenue/wk {col.min():,.0f} .. {col.max():,.0f}; "
                   f"revenue/cost {frame[f'revenue_per_cost_{suffix}'].min():.2f} .. "
                   f"{frame[f'revenue_per_cost_{suffix}'].max():.2f}")  # fmt: skip
     # the points, sorted by the revenue difference
@@ -660,15 +673,20 @@ def fairness(root: Path) -> None:
     table = pd.DataFrame({
         "learning": show["learning"].map("{:.2f}".format),
         "half-life (h)": show[HALF_LIFE].map("{:.2f}".format),
-        "effort SDR/AE/SE": [f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in zip(*(show[f"plans.flow_optimised.roles.{r}.proficiency.effort"] for r in ("sdr", "ae", "se")), strict=True)],
-        "odds SDR/AE/SE": [f"{a:.2f}/{b:.2f}/{c:.2f}" for a, b, c in zip(*(show[f"plans.flow_optimised.roles.{r}.proficiency.odds"] for r in ("sdr", "ae", "se")), strict=True)],
+        "effort SDR/AE/SE": per_role(show, "effort"),
+        "odds SDR/AE/SE": per_role(show, "odds"),
         "fit shift": show["market.sources.outbound.quality.fit_shift"].map("{:+.3f}".format),
         "recycle": show["market.buyer.recycle.probability"].map("{:.3f}".format),
         "revenue/wk resource": show[f"{rev}_res"].map("{:,.0f}".format),
         "revenue/wk flow": show[f"{rev}_flow"].map("{:,.0f}".format),
-        "flow - resource (90% CI)": [f"{m:+,.0f} ({m - h:+,.0f} .. {m + h:+,.0f})" for m, h in zip(show[f"{rev}_diff"], show[f"{rev}_half"], strict=True)],
-        "revenue/cost flow - resource": [f"{m:+.2f} ± {h:.2f}" for m, h in zip(show["revenue_per_cost_diff"], show["revenue_per_cost_half"], strict=True)],
-        "contact days res / flow": [f"{a:.1f} / {b:.1f}" for a, b in zip(show["stage_days_contact_res"], show["stage_days_contact_flow"], strict=True)] if "stage_days_contact_res" in show else "",
+        "flow - resource (90% CI)": [f"{m:+,.0f} ({m - h:+,.0f} .. {m + h:+,.0f})" for m, h in
+                                     zip(show[f"{rev}_diff"], show[f"{rev}_half"], strict=True)],
+        "revenue/cost flow - resource": [
+            f"{m:+.2f} ± {h:.2f}"
+            for m, h in zip(show["revenue_per_cost_diff"], show["revenue_per_cost_half"], strict=True)
+        ],
+        "contact days res / flow": [f"{a:.1f} / {b:.1f}" for a, b in
+                                    zip(show["stage_days_contact_res"], show["stage_days_contact_flow"], strict=True)],
     })  # fmt: skip
     print("\nevery point, by the revenue difference (flow - resource, paired, 90% CI):\n")
     print(markdown(table))
@@ -754,7 +772,8 @@ def fairness(root: Path) -> None:
     for lv, frame in ((f.learning.iloc[0], f) for f in both):
         mk, lab = marks[lv]
         sc = ax.scatter(frame[c0], frame[c1], c=frame[f"{rev}_diff"] / 1000, cmap=DIVERGING, vmin=-lim, vmax=lim,
-                        marker=mk, s=50, edgecolors="black", linewidths=0.4, label=lab)  # fmt: skip
+                        marker=mk, s=110 if lv == 1.0 else 30, edgecolors="black", linewidths=0.4,
+                        label=lab)  # fmt: skip
     # zero contour of the least-squares plane in (factor 0, factor 1), the others at their mean
     g0 = np.linspace(all_points[c0].min(), all_points[c0].max(), 60)
     g1 = np.linspace(all_points[c1].min(), all_points[c1].max(), 60)
@@ -772,7 +791,8 @@ def fairness(root: Path) -> None:
     if c1 == HALF_LIFE:
         ax.set_yscale("log")
     fig.colorbar(sc, ax=ax, label="flow - resource won revenue / week (k)")
-    ax.set(xlabel=top[0], ylabel=top[1], title="Top two factors (dashed: zero of a linear fit, others at their mean)")
+    ax.set(xlabel=top[0], ylabel=top[1],
+           title="Top two factors (large: learning off, small: on; dashed: zero of a linear fit, others at mean)")
     ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"Where does flow win? {len(d)}-point Latin hypercube x {n_rep} replications, both plans, paired "
                  "(filled: 90% CI excludes 0; orange: flow ahead, blue: resource ahead)")  # fmt: skip
