@@ -1,4 +1,4 @@
-"""Write ``experiments/bases/fairness_base.yaml``: the shipped default scenario with its neutral mechanism keys spelled out.
+"""Write ``experiments/bases/fairness_base.yaml``: the default scenario with its neutral mechanism keys spelled out.
 
     python experiments/fairness_base.py          # (re)write it from scenarios/default.yaml
     python experiments/fairness_base.py --check  # exit 1 if it is out of date
