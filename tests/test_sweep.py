@@ -83,6 +83,16 @@ def test_per_role_and_per_stage_outputs_follow_the_catalogue(tmp_path: Path) -> 
     assert any(f"unknown metric 'utilisation_deal_{stage}'" in e for e in errors_of(write(tmp_path, bad, "bad.yaml")))
 
 
+def test_a_factor_may_set_a_key_the_base_leaves_to_its_default(tmp_path: Path) -> None:
+    """``proficiency`` is not written in the base file, but the schema has it: the path is valid; a typo is not."""
+    text = SWEEP.replace("market.sources.inbound.per_week: {low: 2, high: 5, levels: 3}",
+                         "plans.single.roles.server.proficiency.odds: {low: 1, high: 1.3, levels: 3}")  # fmt: skip
+    assert load_sweep(write(tmp_path, text)).sweep.uncertainties
+    typo = text.replace("proficiency.odds", "proficency.odds")
+    errors = errors_of(write(tmp_path, typo, "typo.yaml"))
+    assert any("no 'proficency' in plans.single.roles.server" in e for e in errors), errors
+
+
 def test_missing_base_is_located(tmp_path: Path) -> None:
     text = SWEEP.replace(str(MM1), "nowhere.yaml")
     errors = errors_of(write(tmp_path, text))

@@ -3,7 +3,8 @@
 Fair prospecting: a prospector stops while the queue its leads join is above
 the role's pull limit, or while they are at their own WIP limit; switching
 between prospecting and selling costs effort; a finite target market depletes
-(a stretch yields less as fewer accounts are left) and refills.
+(a stretch yields less as fewer accounts are left) and refills. A person
+still ramping up spends the same stretch and makes that share of a lead.
 """
 
 from __future__ import annotations
@@ -66,10 +67,8 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
         yield req
         who = team.take(seat, team.people[seat])
         start = env.now
-        chunk = base_chunk
+        chunk = base_chunk  # a ramping prospector spends the same time and makes less of a lead
         prod = f.people.productivity(who, start)
-        if prod < 1.0:
-            chunk /= prod
         switched = 0.0
         if switch and not f.people.prospected_last[who]:
             switched = role.prospect_switch_hours
@@ -78,7 +77,7 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
         yield env.timeout(chunk)
         team.finish(req.desk, who)
         f.records.add_prospecting(who, start, env.now, switched)
-        made += market.stretch_yield(env.now)
+        made += market.stretch_yield(env.now) * prod
         if made >= 1.0 - 1e-12:
             made -= 1.0
             f.spawn(source, prospector=(team.index, who))

@@ -146,24 +146,27 @@ def _missing_parent(base_data: dict, dotted: str) -> str | None:
 
 
 def _try(base_data: dict, changes: dict[str, Any]) -> str | None:
-    """Why these changes make the base scenario invalid (None if they do not)."""
-    for dotted in changes:
-        problem = _missing_parent(base_data, dotted)
-        if problem:
-            return problem
+    """Why these changes make the base scenario invalid (None if they do not).
+
+    A path may create keys the base file leaves to their defaults (``roles.ae.learning.progress_ratio``);
+    only when the result is invalid is a key missing from the base file named, as the likely typo."""
+
+    def typo() -> str | None:
+        return next((p for p in (_missing_parent(base_data, d) for d in changes) if p), None)
+
     try:
         data = scenario_data(base_data, changes)
     except (PathError, KeyError, IndexError, TypeError) as exc:
-        return f"not a valid scenario path: {exc}"
+        return typo() or f"not a valid scenario path: {exc}"
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         path, message = pydantic_problems(exc, data)[0]
-        return f"gives an invalid scenario: {format_path(path)}: {message}"
+        return typo() or f"gives an invalid scenario: {format_path(path)}: {message}"
     refs = check_references(scenario)
     if refs:
         path, message = refs[0]
-        return f"gives an invalid scenario: {format_path(path)}: {message}"
+        return typo() or f"gives an invalid scenario: {format_path(path)}: {message}"
     return None
 
 
