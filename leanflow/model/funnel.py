@@ -17,7 +17,7 @@ import simpy
 
 from leanflow.errors import SimulationError
 from leanflow.model.leads import LeadFactory, poisson_arrivals
-from leanflow.model.people import Skills, Workforce
+from leanflow.model.people import Workforce
 from leanflow.model.prospecting import TargetMarket, prospector
 from leanflow.model.records import (
     ADMISSION,
@@ -33,37 +33,12 @@ from leanflow.model.records import (
     Deal,
     Records,
 )  # fmt: skip
+from leanflow.model.stages import build_stages, build_teams, expected_remaining_effort
 from leanflow.model.teams import Team
 from leanflow.random import stream
 from leanflow.scenario.schema import Plan, Scenario
 
 LN2 = math.log(2.0)
-
-
-class StageRun:
-    """Per-stage constants of a plan, resolved once."""
-
-    __slots__ = (
-        "admits",
-        "base",
-        "certain",
-        "decay",
-        "done_at",
-        "gate",
-        "has_buyer",
-        "index",
-        "lost_share",
-        "may_block",
-        "noise",
-        "per_fit",
-        "pool",
-        "skills",
-        "span_end",
-        "start_at",
-        "team",
-        "team_index",
-        "wip",
-    )  # fmt: skip  # fmt: skip
 
 
 class Funnel:
@@ -90,16 +65,16 @@ class Funnel:
         self.first_decay = LN2 * 24.0 / buyer.first_touch_half_life_hours if buyer.first_touch_half_life_hours else None
         self.stale_after = buyer.stale_after_days
         self.recycle = buyer.recycle if buyer.recycle is not None and buyer.recycle.probability > 0 else None
-        self.teams = self._build_teams()
+        self.teams = build_teams(self.env, self.plan)
         self.n_teams = len(self.teams)
         self.people = Workforce(self.env, self.teams, self.n_stages, self.records, rep, sc.horizon_days)
         self.pulls = any(r.prospect_pull_limit is not None for r in self.plan.roles.values())
         self.first_waiting = 0  # deals created but not yet touched at the first stage (the prospectors' pull signal)
         self._pull: simpy.Event | None = None
-        self.stages = self._build_stages()
+        self.stages = build_stages(self.env, sc, self.plan, self.teams, self.decay, self.first_decay)
         self.ungated = int(not any(st.gate for st in self.stages))
         self.admitting = any(st.admits for st in self.stages)
-        self.remaining = self._expected_remaining_effort()
+        self.remaining = expected_remaining_effort(sc)
         self.conwip = simpy.PriorityResource(self.env, policy.wip_limits.total) if policy.wip_limits.total else None
         self.source_names = list(sc.market.sources)
         self.factories = [LeadFactory(sc, rep, name) for name in self.source_names]
@@ -110,53 +85,6 @@ class Funnel:
         self.people.start()
 
     # ------------------------------------------------------------ building
-
-    def _build_teams(self) -> list[Team]:
-        teams, first = [], 0
-        promoted_from = {r.attrition.promote_from for r in self.plan.roles.values()}
-        for ti, (name, role) in enumerate(self.plan.roles.items()):
-            people = list(range(first, first + role.headcount))
-            teams.append(Team(self.env, name, ti, role, people, name in promoted_from))
-            first += role.headcount
-        return teams
-
-    def _build_stages(self) -> list[StageRun]:
-        names = [s.name for s in self.sc.process.stages]
-        limits = self.plan.policy.wip_limits.stages
-        runs = []
-        for i, spec in enumerate(self.sc.process.stages):
-            r = StageRun()
-            r.index = i
-            r.team_index = next(k for k, t in enumerate(self.teams) if spec.name in t.role.works)
-            r.team = self.teams[r.team_index]
-            span = sorted(names.index(w) for w in r.team.role.works)
-            # a deal is admitted to a role's span (an owner, WIP and context-switch counts)
-            # only when something depends on it
-            needs_admission = r.team.owned or r.team.limit is not None or self.switch_cost > 0
-            r.admits = i == span[0] and needs_admission
-            r.span_end = i == span[-1]
-            r.wip = simpy.Resource(self.env, limits[spec.name]) if spec.name in limits else None
-            r.base, r.per_fit = spec.advance.base, spec.advance.per_fit
-            last = i == self.n_stages - 1
-            r.lost_share = spec.lost_share if spec.lost_share is not None else (1.0 if last else 0.0)
-            r.gate = spec.gate is not None
-            r.noise = spec.gate.noise if spec.gate else 0.0
-            r.has_buyer = spec.buyer_days is not None
-            r.start_at, r.done_at = self.n_stages + i, 2 * self.n_stages + i  # offsets in Deal.times
-            r.may_block = i > 0 and r.wip is not None
-            r.pool = None if r.team.owned else r.team.desks[0]
-            skills = Skills(r.team, names)
-            r.skills = None if skills.neutral else skills
-            r.decay = self.first_decay if i == 0 and self.first_decay is not None else self.decay
-            r.certain = r.base >= 1.0 and r.per_fit == 0.0 and not r.decay
-            runs.append(r)
-        return runs
-
-    def _expected_remaining_effort(self) -> list[list[float]]:
-        """Expected effort hours from each stage to the end, per segment (for value_per_effort)."""
-        means = [s.effort_hours.mean() for s in self.sc.process.stages]
-        tails = [sum(means[i:]) for i in range(self.n_stages)]
-        return [[t * seg.effort_scale for t in tails] for seg in self.sc.market.segments.values()]
 
     def _start_sources(self, rep: np.random.SeedSequence) -> None:
         horizon = self.sc.horizon_days
