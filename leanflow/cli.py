@@ -19,9 +19,10 @@ app = typer.Typer(
     help="leanflow: simulate a B2B sales funnel and compare staffing plans on common random numbers.",
     pretty_exceptions_enable=False,
 )
-# piped output gets a fixed width wide enough for the tables (rich assumes 80 columns otherwise)
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
+# piped output gets a fixed width wide enough for the tables (rich assumes 80 columns otherwise);
+# lines of text are never wrapped, so a message stays whole whatever the length of its paths
+out = Console(width=None if sys.stdout.isatty() else 140, soft_wrap=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 140, soft_wrap=True)
 
 SetOption = Annotated[
     list[str] | None,
