@@ -186,7 +186,13 @@ def test_compare_two_files(tmp_path: Path) -> None:
 
 
 def test_compare_warns_when_markets_differ(tmp_path: Path) -> None:
-    other = ROOT / "scenarios" / "smb_velocity.yaml"
-    proc = leanflow("compare", str(DEFAULT), str(other), *SHORT, "-o", str(tmp_path / "x"))
+    """Also from deep paths: the warning is one line, never wrapped inside its words."""
+    deep = tmp_path.joinpath(*(["a-rather-long-folder-name"] * 4))
+    deep.mkdir(parents=True)
+    first, other = deep / "default.yaml", deep / "smb_velocity.yaml"
+    first.write_text(DEFAULT.read_text())
+    other.write_text((ROOT / "scenarios" / "smb_velocity.yaml").read_text())
+    proc = leanflow("compare", str(first), str(other), *SHORT, "-o", str(tmp_path / "x"))
     assert proc.returncode == 0, proc.stderr
-    assert "different markets" in proc.stderr and "not common" in proc.stderr
+    warning = [line for line in proc.stderr.splitlines() if "different markets" in line]
+    assert len(warning) == 1 and "not common" in warning[0] and str(other) in warning[0], proc.stderr
