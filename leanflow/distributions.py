@@ -16,7 +16,6 @@ from typing import Annotated, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-from scipy import special
 
 FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
 NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -115,6 +114,8 @@ class Normal(_Spec):
     def mean(self) -> float:
         # E[X | X >= 0] = mu + sd * phi(b) / Phi(b) with b = mu / sd; log space
         # keeps the ratio finite under deep truncation (very negative b).
+        from scipy import special  # loaded where used: only a normal distribution needs it
+
         b = self.mean_ / self.sd
         log_mills = (
             -0.5 * b * b - 0.5 * math.log(2.0 * math.pi) - float(special.log_ndtr(b))
@@ -122,6 +123,8 @@ class Normal(_Spec):
         return max(self.mean_ + self.sd * math.exp(log_mills), 0.0)
 
     def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        from scipy import special
+
         # Inverse CDF of the upper tail: Z = -ndtri(u * Phi(b)) >= -b, in log space.
         log_u = np.log1p(-rng.random(size))  # log of u in (0, 1]
         z = -special.ndtri_exp(log_u + special.log_ndtr(self.mean_ / self.sd))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
-from leanflow.metrics import deals_table, run_data, run_metrics, weekly_table
+from leanflow.metrics.run_metrics import run_metrics
+from leanflow.metrics.tables import deals_table, run_data
+from leanflow.metrics.weekly import weekly_table
 from leanflow.model import simulate
 from leanflow.random import replication_seed
 from leanflow.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass

@@ -6,12 +6,15 @@ Built once per run with numpy; pandas only at the very end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from leanflow.model.records import OUTCOMES, STATES, Records
 from leanflow.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass
@@ -77,6 +80,7 @@ def person_names(rd: RunData) -> list[str]:
 
 def deals_table(rd: RunData) -> pd.DataFrame:
     """One row per deal: attributes, outcome, owner, time split and stage timestamps."""
+    import pandas as pd  # only tables need pandas, not one replication's metrics
     c = rd.cols
     sc = rd.scenario
     people = person_names(rd)

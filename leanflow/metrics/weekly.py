@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from leanflow.metrics.intervals import occupancy_integral
 from leanflow.metrics.tables import RunData
 from leanflow.model.records import WON
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def weekly_table(rd: RunData) -> pd.DataFrame:
     """One row per week of the horizon (the last may be partial); ``in_window`` marks post-warm-up weeks."""
+    import pandas as pd  # loaded where used: a sweep worker never builds this table
     edges = np.arange(0.0, rd.horizon, 7.0)
     edges = np.append(edges, rd.horizon)
     length = np.diff(edges)
@@ -38,6 +43,7 @@ def weekly_table(rd: RunData) -> pd.DataFrame:
 
 def little_check(rd: RunData) -> pd.DataFrame:
     """Little's law per stage and for the whole system: L vs lambda * W over the window."""
+    import pandas as pd
     lo, hi = rd.warmup, rd.horizon
     c = rd.cols
     end = np.where(np.isnan(c["closed"]), hi, c["closed"])

@@ -1,16 +1,25 @@
-"""Scenario files: the schema, loading with located errors, overrides, JSON Schema."""
+"""Scenario files: the schema, loading with located errors, overrides, JSON Schema.
 
-from leanflow.scenario.jsonschema import scenario_json_schema, write_schema
-from leanflow.scenario.loader import load_scenario, load_scenario_text
-from leanflow.scenario.overrides import apply_overrides, set_path
-from leanflow.scenario.schema import Scenario
+Names load on first use (PEP 562), so a worker that only needs the schema does not
+import the YAML loader or the JSON Schema writer.
+"""
 
-__all__ = [
-    "Scenario",
-    "apply_overrides",
-    "load_scenario",
-    "load_scenario_text",
-    "scenario_json_schema",
-    "set_path",
-    "write_schema",
-]
+from importlib import import_module
+from typing import Any
+
+_HOME = {
+    "Scenario": "leanflow.scenario.schema",
+    "apply_overrides": "leanflow.scenario.overrides",
+    "load_scenario": "leanflow.scenario.loader",
+    "load_scenario_text": "leanflow.scenario.loader",
+    "scenario_json_schema": "leanflow.scenario.jsonschema",
+    "set_path": "leanflow.scenario.overrides",
+    "write_schema": "leanflow.scenario.jsonschema",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(import_module(_HOME[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
