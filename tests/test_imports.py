@@ -18,6 +18,7 @@ def test_one_replications_metrics_load_no_heavy_library() -> None:
     data = load_scenario(MM1, ["horizon_days=200", "warmup_days=20"]).model_dump(mode="json", by_alias=True)
     code = (
         "import json, sys\n"
+        "from leanflow.experiment.point import run_point  # what a sweep worker unpickles\n"
         "from leanflow.experiment.replication import replication_metrics\n"
         "from leanflow.scenario.schema import Scenario\n"
         "sc = Scenario.model_validate(json.loads(sys.stdin.read()))\n"

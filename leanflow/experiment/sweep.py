@@ -18,24 +18,9 @@ import pandas as pd
 
 from leanflow.experiment.designs import build_design
 from leanflow.experiment.executor import run_points
-from leanflow.experiment.replication import replication_metrics
+from leanflow.experiment.point import PointTask, point_seed, run_point
 from leanflow.experiment.sweep_store import SweepStore
-from leanflow.scenario.schema import Scenario
-from leanflow.scenario.sweep_loader import LoadedSweep, scenario_data
-
-
-@dataclass(frozen=True)
-class PointTask:
-    """Everything a worker needs for one design point (small and picklable)."""
-
-    point: int
-    factors: dict[str, Any]  # this point's design values
-    fixed: dict[str, Any]  # the sweep's overrides, the same at every point
-    base_data: dict[str, Any]
-    plans: tuple[str, ...]
-    replications: int
-    seed: int
-    outputs: tuple[str, ...]
+from leanflow.scenario.sweep_loader import LoadedSweep
 
 
 @dataclass(frozen=True)
@@ -46,27 +31,6 @@ class SweepOutcome:
     resumed: int
     seconds: float
     directory: Path
-
-
-def point_seed(seed: int, point: int, common: bool) -> int:
-    """The replication seed of a point: the sweep's own with common random numbers, else one per point."""
-    if common:
-        return seed
-    return int(np.random.SeedSequence(seed, spawn_key=(point,)).generate_state(1, dtype=np.uint64)[0] >> 1)
-
-
-def run_point(task: PointTask) -> pd.DataFrame:
-    """Tidy rows (plan x replication) of one design point: factor values and the kept metrics."""
-    data = scenario_data(task.base_data, {**task.fixed, **task.factors})
-    data["seed"] = task.seed
-    scenario = Scenario.model_validate(data)
-    rows = []
-    for plan in task.plans:
-        for rep in range(task.replications):
-            metrics = replication_metrics(scenario, plan, rep)
-            rows.append({"point": task.point, **task.factors, "plan": plan, "replication": rep,
-                         **{k: metrics.get(k, float("nan")) for k in task.outputs}})  # fmt: skip
-    return pd.DataFrame(rows)
 
 
 def tasks_for(loaded: LoadedSweep, design: pd.DataFrame) -> list[PointTask]:
@@ -102,7 +66,9 @@ def run_sweep(
     store.prepare(loaded, design, force=force, command=command or [], scheduler=scheduler)
     done = store.finished_points()
     todo = [t for t in tasks_for(loaded, design) if t.point not in done]
-    run_points(run_point, todo, jobs=jobs, scheduler=scheduler, on_result=lambda t, df: store.write_point(t.point, df),
-               label="design points")  # fmt: skip
+    def save(task: PointTask, rows: list[dict[str, Any]]) -> None:
+        store.write_point(task.point, pd.DataFrame(rows))
+
+    run_points(run_point, todo, jobs=jobs, scheduler=scheduler, on_result=save, label="design points")
     store.finalize(design)
     return SweepOutcome(len(design), len(done), time.perf_counter() - start, directory)
