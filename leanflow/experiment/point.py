@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from leanflow.experiment.replication import replication_metrics
+from leanflow.scenario.paths import scenario_data
 from leanflow.scenario.schema import Scenario
-from leanflow.scenario.sweep_loader import scenario_data
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leanflow.errors import LocatedError, ScenarioError
-from leanflow.scenario.yaml_source import Path, format_path, parse_value
+from leanflow.scenario.paths import Path, PathError, set_path
+from leanflow.scenario.yaml_source import parse_value
 
 SOURCE = "--set"
-
-
-class PathError(ValueError):
-    """A malformed override, or a path that cannot be set (inside a scalar, past a list's end)."""
 
 
 @dataclass
@@ -84,43 +81,6 @@ def parse_override(text: str, position: int) -> tuple[list[str], Any]:
     except ScenarioError as exc:
         message = f"invalid value '{value_text.strip()}': {exc.errors[0].message}"
         raise ScenarioError([LocatedError(SOURCE, position, path_text, message)]) from None
-
-
-def set_path(data: Any, path: Sequence[str | int], value: Any) -> Path:
-    """Set ``value`` at ``path`` in place, creating missing mappings; return the resolved path."""
-    if not path:
-        raise PathError("empty path")
-    node = data
-    resolved: list[str | int] = []
-    for segment in path[:-1]:
-        key = _key(node, segment, resolved)
-        resolved.append(key)
-        if (isinstance(node, dict) and key not in node) or node[key] is None:
-            node[key] = {}
-        node = node[key]
-    key = _key(node, path[-1], resolved)
-    node[key] = value
-    return (*resolved, key)
-
-
-def _key(node: Any, segment: str | int, parent: list[str | int]) -> str | int:
-    """The dict key or list index that ``segment`` names inside ``node``."""
-    where = format_path(tuple(parent)) or "the top level"
-    if isinstance(node, dict):
-        return str(segment)
-    if not isinstance(node, list):
-        raise PathError(f"cannot set '{segment}' inside {where}: it is {_describe(node)}, not a mapping or list")
-    if not (str(segment).isascii() and str(segment).isdigit()):
-        raise PathError(f"{where} is a list: '{segment}' is not a list index")
-    index = int(segment)
-    if index >= len(node):
-        raise PathError(f"list index {index} is out of range: {where} has {len(node)} items")
-    return index
-
-
-def _describe(value: Any) -> str:
-    """A short phrase for a scalar's kind and value."""
-    return "null" if value is None else f"the value {value!r}"
 
 
 def _path_part(text: str) -> str:

@@ -8,7 +8,6 @@ the factor's line in the sweep file.
 
 from __future__ import annotations
 
-import copy
 import hashlib
 from dataclasses import dataclass
 from os import PathLike
@@ -20,7 +19,7 @@ from pydantic import ValidationError
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.metrics.catalog import FIXED, PREFIXED
 from leanflow.scenario.loader import load_scenario_text, pydantic_problems
-from leanflow.scenario.overrides import PathError, set_path
+from leanflow.scenario.paths import PathError, scenario_data, split_path
 from leanflow.scenario.references import check_references, did_you_mean
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.sweep_schema import Sweep
@@ -50,19 +49,6 @@ class LoadedSweep:
     @property
     def seed(self) -> int:
         return self.base.seed if self.sweep.seed is None else self.sweep.seed
-
-
-def split_path(dotted: str) -> list[str | int]:
-    """``a.b.2.c`` -> ['a', 'b', 2, 'c']."""
-    return [int(p) if p.isdigit() else p for p in dotted.replace("[", ".").replace("]", "").split(".") if p]
-
-
-def scenario_data(base_data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A copy of the base scenario data with dotted-path changes applied."""
-    data = copy.deepcopy(base_data)
-    for path, value in changes.items():
-        set_path(data, split_path(path), value)
-    return data
 
 
 def is_sweep_file(path: str | PathLike[str]) -> bool:

@@ -21,8 +21,8 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from leanflow.errors import LocatedError, ScenarioError
+from leanflow.scenario.paths import Path, format_path  # format_path: also used from here by the loaders
 
-Path = tuple[str | int, ...]
 LineMap = dict[Path, int]
 
 CORE = "tag:yaml.org,2002:"
@@ -31,14 +31,6 @@ TIMESTAMP_TAG = CORE + "timestamp"
 SCALAR_TAGS = frozenset(CORE + t for t in ("null", "bool", "int", "float", "str"))
 COLLECTION_TAGS = {MappingNode: CORE + "map", SequenceNode: CORE + "seq"}
 MAX_NODES = 1_000_000  # bounds alias expansion ("billion laughs")
-
-
-def format_path(path: Path) -> str:
-    """Dotted form of a key path, list indexes as ``[i]``: ``process.stages[2].name``."""
-    out = ""
-    for item in path:
-        out += f"[{item}]" if isinstance(item, int) else f".{item}" if out else str(item)
-    return out
 
 
 def line_for(linemap: LineMap, path: Path) -> int:

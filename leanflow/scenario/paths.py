@@ -1,0 +1,74 @@
+"""Dotted key paths into scenario data: format, split and set them (pure Python, no YAML).
+
+Shared by ``--set`` overrides, sweep factors and sweep workers, which need no YAML parser.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+class PathError(ValueError):
+    """A malformed override, or a path that cannot be set (inside a scalar, past a list's end)."""
+
+
+def format_path(path: Path) -> str:
+    """Dotted form of a key path, list indexes as ``[i]``: ``process.stages[2].name``."""
+    out = ""
+    for item in path:
+        out += f"[{item}]" if isinstance(item, int) else f".{item}" if out else str(item)
+    return out
+
+
+def set_path(data: Any, path: Sequence[str | int], value: Any) -> Path:
+    """Set ``value`` at ``path`` in place, creating missing mappings; return the resolved path."""
+    if not path:
+        raise PathError("empty path")
+    node = data
+    resolved: list[str | int] = []
+    for segment in path[:-1]:
+        key = _key(node, segment, resolved)
+        resolved.append(key)
+        if (isinstance(node, dict) and key not in node) or node[key] is None:
+            node[key] = {}
+        node = node[key]
+    key = _key(node, path[-1], resolved)
+    node[key] = value
+    return (*resolved, key)
+
+
+def _key(node: Any, segment: str | int, parent: list[str | int]) -> str | int:
+    """The dict key or list index that ``segment`` names inside ``node``."""
+    where = format_path(tuple(parent)) or "the top level"
+    if isinstance(node, dict):
+        return str(segment)
+    if not isinstance(node, list):
+        raise PathError(f"cannot set '{segment}' inside {where}: it is {_describe(node)}, not a mapping or list")
+    if not (str(segment).isascii() and str(segment).isdigit()):
+        raise PathError(f"{where} is a list: '{segment}' is not a list index")
+    index = int(segment)
+    if index >= len(node):
+        raise PathError(f"list index {index} is out of range: {where} has {len(node)} items")
+    return index
+
+
+def _describe(value: Any) -> str:
+    """A short phrase for a scalar's kind and value."""
+    return "null" if value is None else f"the value {value!r}"
+
+
+def split_path(dotted: str) -> list[str | int]:
+    """``a.b.2.c`` -> ['a', 'b', 2, 'c']."""
+    return [int(p) if p.isdigit() else p for p in dotted.replace("[", ".").replace("]", "").split(".") if p]
+
+
+def scenario_data(base_data: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the base scenario data with dotted-path changes applied."""
+    data = copy.deepcopy(base_data)
+    for path, value in changes.items():
+        set_path(data, split_path(path), value)
+    return data
