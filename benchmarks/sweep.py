@@ -18,8 +18,8 @@ results directory, and prints one line; the table at the end gathers them.
    with the workers' statistical profiler off
    (``distributed.worker.profile.enabled: false``; by default it samples the
    worker thread's stack every 10 ms, which costs a pure-Python workload).
-   ``-j 2`` and the Dask runs go ``--repeat`` times, interleaved; the best
-   run counts.
+   ``-j 2`` and the Dask runs go ``--repeat`` times, interleaved; the table
+   gives min / median / max of those runs and compares medians.
 3. Peak RSS of the parent process (``getrusage(RUSAGE_SELF)``, the process
    that receives every point and writes it to disk; workers excluded) for
    sweeps of 25, 50 and 100 points: it should stay flat as points grow.
@@ -125,7 +125,7 @@ def main() -> None:
     parser.add_argument("--points", type=int, default=100)
     parser.add_argument("--replications", type=int, default=10)
     parser.add_argument("--sizes", default="25,50,100", help="point counts for the memory measurement")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of -j 2 and of Dask (the best counts)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of -j 2 and of Dask (min/median/max reported)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -137,35 +137,37 @@ def main() -> None:
     dask_modes = ["dask", "dask-noprofile"]
     with tempfile.TemporaryDirectory(prefix="leanflow-sweep-bench-") as tmp:
         root = Path(tmp)
-        print("1-2. speed-up and Dask overhead (-j 2 and Dask interleaved, best of", args.repeat, "runs)")
+        print("1-2. speed-up and Dask overhead (-j 2 and Dask interleaved,", args.repeat, "runs each)")
         j1 = measure("j1", args.points, args.replications, root / "j1")
         runs: dict[str, list[dict]] = {m: [] for m in ["j2", *dask_modes]}
         for i in range(args.repeat):
             for mode in runs:
                 runs[mode].append(measure(mode, args.points, args.replications, root / f"{mode}-{i}"))
-        best = {mode: min(r, key=lambda info: info["wall_s"]) for mode, r in runs.items()}
-        j2 = best["j2"]
+        median = {mode: sorted(r, key=lambda info: info["wall_s"])[len(r) // 2] for mode, r in runs.items()}
+        j2 = median["j2"]
         identical = same_results([j1["results"], *(info["results"] for r in runs.values() for info in r)])
         print("3. parent memory against points (-j 2)")
         sizes = [int(x) for x in args.sizes.split(",")]
         mem = [j2 if n == args.points else measure("j2", n, args.replications, root / f"mem{n}") for n in sizes]
 
     speedup = j1["wall_s"] / j2["wall_s"]
-    walls = {mode: ", ".join(f"{info['wall_s']:.1f}" for info in r) for mode, r in runs.items()}
+
+    def spread(mode: str) -> str:
+        walls = sorted(info["wall_s"] for info in runs[mode])
+        return f"{walls[0]:.1f} / {walls[len(walls) // 2]:.1f} / {walls[-1]:.1f} s"
+
     print()
-    print("| measurement | result | target |")
+    print("| measurement | result (min / median / max) | target |")
     print("| --- | --- | --- |")
-    print(f"| {args.points} points x {args.replications} reps x 2 plans, -j 1 | {j1['wall_s']:.1f} s | |")
-    print(f"| same, -j 2 (process pool), best of {args.repeat} | {j2['wall_s']:.1f} s "
-          f"(runs: {walls['j2']}) | |")  # fmt: skip
-    print(f"| speed-up -j 2 / -j 1 | {speedup:.2f}x | >= 1.8x |")
+    print(f"| {args.points} points x {args.replications} reps x 2 plans, -j 1 | {j1['wall_s']:.1f} s (one run) | |")
+    print(f"| same, -j 2 (process pool), {args.repeat} runs | {spread('j2')} | |")
+    print(f"| speed-up -j 2 / -j 1 (median) | {speedup:.2f}x | >= 1.9x |")
     for mode in dask_modes:
         what = "Dask LocalCluster (2 workers x 1 thread)" + (", profiler off" if mode == "dask-noprofile" else "")
-        info = best[mode]
-        print(f"| same, {what}, best of {args.repeat} | {info['wall_s']:.1f} s "
-              f"(runs: {walls[mode]}; cluster start {info['cluster_start_s']:.1f} s "
-              f"not counted) | |")  # fmt: skip
-        print(f"| {what}: overhead vs process pool | {info['wall_s'] / j2['wall_s'] - 1:+.1%} | < 5% |")
+        info = median[mode]
+        print(f"| same, {what}, {args.repeat} runs | {spread(mode)} "
+              f"(cluster start {info['cluster_start_s']:.1f} s not counted) | |")  # fmt: skip
+        print(f"| {what}: overhead vs process pool (medians) | {info['wall_s'] / j2['wall_s'] - 1:+.1%} | < 5% |")
     print(f"| results identical (-j 1, -j 2, Dask) | {'yes' if identical else 'NO'} | yes |")
     for n, m in zip(sizes, mem, strict=True):
         print(f"| parent peak RSS, {n} points | {m['peak_rss_mb']:.0f} MB | flat |")
