@@ -223,15 +223,7 @@ class Funnel:
                 req.cancel()
                 return self._close(d, STALE, conwip_slot, held_slot)
             desk = req.desk  # the deal may have been handed to a colleague's desk while it waited
-            if st.pool is None:
-                person = team.people[d.owners[ti]]
-            else:
-                person = d.last_person
-                free = team.free
-                if person in free:
-                    free.remove(person)
-                else:
-                    person = free.pop()
+            person = team.take(d.owners[ti], d.last_person)
             now = env.now
             if s == 0 and self.pulls:
                 self._first_taken()
@@ -239,15 +231,10 @@ class Funnel:
             d.person[s] = person
             hours = d.eff[base + s]
             odds = 1.0
-            if st.skills is not None:
+            if st.skills is not None or people.ramp_days[person]:
                 hours, learning, ramp, odds = people.effort(st.skills, person, s, hours, now)
                 d.learning_hours += learning
                 d.ramp_hours += ramp
-            elif people.ramp_days[person]:
-                prod = people.productivity(person, now)
-                if prod < 1.0:
-                    d.ramp_hours += hours * (1.0 / prod - 1.0)
-                    hours /= prod
             if switch_cost:
                 juggled = max(0.0, team.open_per_person(d.owners[ti]) - 1.0)
                 switched = hours * min(self.switch_max, 1.0 + switch_cost * juggled)

@@ -95,25 +95,30 @@ class Workforce:
         return start + (1.0 - start) * min(1.0, (now - self.hired[person]) / days)
 
     def effort(
-        self, skills: Skills, person: int, s: int, hours: float, now: float
+        self, skills: Skills | None, person: int, s: int, hours: float, now: float
     ) -> tuple[float, float, float, float]:
         """Hours one touch takes this person, with the learning and ramp extra in them, and the odds ratio.
 
-        Counts the touch as a repetition of the stage."""
-        hours *= skills.effort[s]
-        odds = skills.odds[s]
+        ``skills`` None: the role is neutral at every stage (only ramp-up can apply). Counts the touch as a
+        repetition of the stage."""
+        odds = 1.0
         learning = 0.0
-        if skills.learns:
-            done = self.practice[person]
-            curve = max(skills.floor, (skills.start + done[s] + 1.0) ** skills.exponent)
-            done[s] += 1
-            learning = hours * (curve - skills.floor)
-            hours *= curve
-            if skills.gain:
-                odds *= 1.0 + skills.gain * (1.0 - curve) / (1.0 - skills.floor)
+        if skills is not None:
+            hours *= skills.effort[s]
+            odds = skills.odds[s]
+            if skills.learns:
+                done = self.practice[person]
+                curve = max(skills.floor, (skills.start + done[s] + 1.0) ** skills.exponent)
+                done[s] += 1
+                learning = hours * (curve - skills.floor)
+                hours *= curve
+                if skills.gain:
+                    odds *= 1.0 + skills.gain * (1.0 - curve) / (1.0 - skills.floor)
         prod = self.productivity(person, now)
-        ramp = hours * (1.0 / prod - 1.0) if prod < 1.0 else 0.0
-        return hours + ramp, learning, ramp, odds
+        if prod >= 1.0:
+            return hours, learning, 0.0, odds
+        ramped = hours / prod
+        return ramped, learning, ramped - hours, odds
 
     # ------------------------------------------------------------ joining and leaving
 
