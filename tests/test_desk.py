@@ -1,6 +1,7 @@
 """The seller desk grants requests exactly as a priority queue with FIFO ties.
 
-Property tests: random sequences of requests (with priorities), releases and
+A request granted at once returns ``None`` (no event); one that waits returns an
+event. Property tests: random sequences of requests (with priorities), releases and
 cancellations, one operation per day, are granted in the same order and on the
 same day by a ``Desk`` as by ``simpy.PriorityResource``; with capacity changes
 and moves of waiting deal requests between desks, as by a small reference model.
@@ -75,6 +76,10 @@ def _granted_by_desk(capacity: int, ops) -> list[tuple[float, int]]:
         kind, arg = op
         if kind == "request":
             g = desk.request(arg)
+            if g is None:  # granted at once, with no event
+                log.append((env.now, k))
+                held.append(k)
+                return
             waiting.append(g)
             g.callbacks.append(lambda _, k=k, g=g: (log.append((env.now, k)), waiting.remove(g), held.append(g)))
         elif kind == "release" and held:
@@ -155,6 +160,13 @@ class Deal:
     """A stand-in for a deal (any object but None)."""
 
 
+@dataclass
+class Held:
+    """A request granted at once: only its desk is known."""
+
+    desk: Desk
+
+
 full_ops = st.lists(
     st.one_of(
         st.tuples(st.just("request"), st.integers(0, 1), PRIORITIES, st.booleans()),
@@ -187,9 +199,14 @@ def test_desks_with_capacity_changes_and_moves_match_the_reference(capacities, o
         kind = op[0]
         if kind == "request":
             _, d, priority, is_deal = op
-            g = grants[k] = desks[d].request(priority, Deal() if is_deal else None)
-            g.callbacks.append(lambda ev, k=k: granted(ev, k))
+            g = desks[d].request(priority, Deal() if is_deal else None)
             ref.request(d, priority, k, is_deal)
+            if g is None:  # granted at once: the request never waits, so it is never moved
+                grants[k] = Held(desks[d])
+                granted(grants[k], k)
+                return
+            grants[k] = g
+            g.callbacks.append(lambda ev, k=k: granted(ev, k))
         elif kind == "release" and held:
             label = held.pop(op[1] % len(held))
             d = desks.index(grants[label].desk)

@@ -1,10 +1,12 @@
 """A seller desk: a queue in front of one or more sellers, lighter than ``simpy.Resource``.
 
-A request is granted at once when a seller is free and no one waits; otherwise
-it waits in a heap keyed by (priority, arrival order), so ties are FIFO within a
-priority, exactly as ``simpy.PriorityResource``. Unlike a SimPy resource, a desk
-can change capacity (hires, departures) and hand its waiting requests to another
-desk (a leaver's deals go to a colleague).
+A request is granted at once when a seller is free and no one waits, with no
+event at all (the caller simply goes on); otherwise it waits in a heap keyed by
+(priority, arrival order), so ties are FIFO within a priority, exactly as
+``simpy.PriorityResource``. A release schedules nothing unless it grants a
+waiting request. Unlike a SimPy resource, a desk can change capacity (hires,
+departures) and hand its waiting requests to another desk (a leaver's deals go
+to a colleague). Desks also serve as the stage and CONWIP slots.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ _order = count()  # arrival order across desks, so a moved request keeps its pla
 
 
 class Grant(simpy.Event):
-    """A request for a seller: succeeds when granted; ``deal`` is None for prospecting."""
+    """A waiting request for a seller: succeeds when granted (or with ``False`` when it expired, see
+    ``expire``); ``deal`` is None for prospecting and slots."""
 
     __slots__ = ("cancelled", "deal", "desk", "key")
 
@@ -35,6 +38,11 @@ class Grant(simpy.Event):
             self.cancelled = True
             self.desk.waiting -= 1
 
+    def expire(self) -> None:
+        """Give up waiting: withdraw the request and wake its process with ``False``."""
+        self.cancel()
+        self.succeed(False)
+
 
 class Desk:
     """``capacity`` sellers behind one queue."""
@@ -48,15 +56,14 @@ class Desk:
         self.waiting = 0  # requests in the heap that are not cancelled
         self.heap: list[tuple[tuple[float, int], Grant]] = []
 
-    def request(self, priority: float = 0.0, deal: object | None = None) -> Grant:
-        """Ask for a seller; the returned event succeeds when one is yours."""
-        g = Grant(self.env, self, priority, deal)
+    def request(self, priority: float = 0.0, deal: object | None = None) -> Grant | None:
+        """Ask for a seller: ``None`` if one is yours at once, else an event that succeeds when one is."""
         if self.users < self.capacity and not self.waiting:
             self.users += 1
-            g.succeed()
-        else:
-            heapq.heappush(self.heap, (g.key, g))
-            self.waiting += 1
+            return None
+        g = Grant(self.env, self, priority, deal)
+        heapq.heappush(self.heap, (g.key, g))
+        self.waiting += 1
         return g
 
     def release(self) -> None:

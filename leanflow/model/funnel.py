@@ -16,6 +16,7 @@ import numpy as np
 import simpy
 
 from leanflow.errors import SimulationError
+from leanflow.model.desk import Desk
 from leanflow.model.leads import LeadFactory, poisson_arrivals
 from leanflow.model.people import Workforce
 from leanflow.model.prospecting import TargetMarket, prospector
@@ -34,6 +35,7 @@ from leanflow.model.records import (
     Records,
 )  # fmt: skip
 from leanflow.model.stages import build_stages, build_teams, expected_remaining_effort
+from leanflow.model.staleness import StaleClock
 from leanflow.model.teams import Team
 from leanflow.random import stream
 from leanflow.scenario.schema import Plan, Scenario
@@ -75,7 +77,8 @@ class Funnel:
         self.ungated = int(not any(st.gate for st in self.stages))
         self.admitting = any(st.admits for st in self.stages)
         self.remaining = expected_remaining_effort(sc)
-        self.conwip = simpy.PriorityResource(self.env, policy.wip_limits.total) if policy.wip_limits.total else None
+        self.conwip = Desk(self.env, policy.wip_limits.total) if policy.wip_limits.total else None
+        self.clock = StaleClock(self.env) if self.stale_after is not None else None
         self.source_names = list(sc.market.sources)
         self.factories = [LeadFactory(sc, rep, name) for name in self.source_names]
         self.returning = (
@@ -131,13 +134,15 @@ class Funnel:
             self.spawn(source)
 
     def _backlog(self, source: int) -> Generator:
-        assert self.conwip is not None
+        conwip = self.conwip
+        assert conwip is not None
         while True:
-            req = self.conwip.request(priority=1)
-            yield req
-            self.spawn(source, slot=req)
+            req = conwip.request(1.0)
+            if req is not None:
+                yield req
+            self.spawn(source, slot=True)
 
-    def spawn(self, source: int, slot=None, prospector: tuple[int, int] | None = None, lead=None) -> Deal:
+    def spawn(self, source: int, slot: bool = False, prospector: tuple[int, int] | None = None, lead=None) -> Deal:
         """A new deal from a source (``lead``: a returning lead's draws) enters the funnel."""
         lead = lead or self.factories[source].next()
         d = Deal(self.next_id, source, lead, self.env.now, self.n_stages, self.n_teams)
@@ -162,45 +167,39 @@ class Funnel:
         new.generation = d.generation + 1
         new.origin = d.origin
 
-    # ------------------------------------------------------------ waiting with a deadline
-
-    def _wait(self, event: simpy.Event, d: Deal) -> Generator:
-        """Wait for ``event`` until the deal would go stale; the result says whether it came."""
-        remaining = d.last_contact + self.stale_after - self.env.now
-        if remaining > 0:
-            yield event | self.env.timeout(remaining)
-        return event.triggered
-
     # ------------------------------------------------------------ the deal
 
-    def _deal(self, d: Deal, conwip_slot) -> Generator:
+    def _deal(self, d: Deal, conwip_slot: bool) -> Generator:
+        """One deal's life. Each wait that is not granted at once yields an event whose value is ``False``
+        if the deal went stale waiting (the staleness clock expired it)."""
         env = self.env
-        patient = self.stale_after is None  # no deadline: wait for events directly (fast path)
-        if self.conwip is not None and conwip_slot is None:
-            conwip_slot = self.conwip.request(priority=0)
-            if patient:
-                yield conwip_slot
-            elif not (yield from self._wait(conwip_slot, d)):
-                conwip_slot.cancel()
-                return self._close(d, STALE, conwip_slot, None)
-        held_slot = None
+        clock, stale_after = self.clock, self.stale_after
+        if self.conwip is not None and not conwip_slot:
+            req = self.conwip.request(0.0)
+            if req is not None:
+                if clock is not None:
+                    clock.watch(req, d.last_contact + stale_after)
+                if (yield req) is False:
+                    return self._close(d, STALE, False, None)
+            conwip_slot = True
+        held_slot: Desk | None = None
         ready = d.created
         base = d.base
         fifo, switch_cost, timeout, people = self.fifo, self.switch_cost, env.timeout, self.people
         for st in self.stages:
             s = st.index
             if st.wip is not None:
-                slot = st.wip.request()
-                if patient:
-                    yield slot
-                elif not (yield from self._wait(slot, d)):
-                    slot.cancel()
-                    return self._close(d, STALE, conwip_slot, held_slot)
+                req = st.wip.request()
+                if req is not None:
+                    if clock is not None:
+                        clock.watch(req, d.last_contact + stale_after)
+                    if (yield req) is False:
+                        return self._close(d, STALE, conwip_slot, held_slot)
                 if held_slot is not None:
-                    held_slot.resource.release(held_slot)
-                held_slot = slot
+                    held_slot.release()
+                held_slot = st.wip
             elif held_slot is not None:
-                held_slot.resource.release(held_slot)
+                held_slot.release()
                 held_slot = None
             now = d.times[s] = env.now
             if st.may_block:
@@ -210,19 +209,18 @@ class Funnel:
             if st.admits and d.owners[ti] == -1:
                 ev = team.admit(d, ti, d.asg[base + s])
                 if ev is not None:
-                    if patient:
-                        yield ev
-                    elif not (yield from self._wait(ev, d)):
-                        team.cancel_admission(ev)
+                    if clock is not None:
+                        clock.watch(ev, d.last_contact + stale_after)
+                    if (yield ev) is False:
                         return self._close(d, STALE, conwip_slot, held_slot)
             desk = st.pool or team.desks[d.owners[ti]]
             req = desk.request(0.0 if fifo else self._priority(d, s), d)
-            if patient:
-                yield req
-            elif not (yield from self._wait(req, d)):
-                req.cancel()
-                return self._close(d, STALE, conwip_slot, held_slot)
-            desk = req.desk  # the deal may have been handed to a colleague's desk while it waited
+            if req is not None:
+                if clock is not None:
+                    clock.watch(req, d.last_contact + stale_after)
+                if (yield req) is False:
+                    return self._close(d, STALE, conwip_slot, held_slot)
+                desk = req.desk  # the deal may have been handed to a colleague's desk while it waited
             person = team.take(d.owners[ti], d.last_person)
             now = env.now
             if s == 0 and self.pulls:
@@ -258,9 +256,9 @@ class Funnel:
                 d.qualified = 1
             if st.has_buyer:
                 wait = d.buy[base + s]
-                if not patient and wait >= self.stale_after:
-                    yield env.timeout(self.stale_after)
-                    d.buyer += self.stale_after
+                if stale_after is not None and wait >= stale_after:
+                    yield env.timeout(stale_after)
+                    d.buyer += stale_after
                     return self._close(d, STALE, conwip_slot, held_slot)
                 yield env.timeout(wait)
                 d.buyer += wait
@@ -319,7 +317,7 @@ class Funnel:
             return d.created
         return -d.value / max(self.remaining[d.segment][s], 1e-9)
 
-    def _close(self, d: Deal, outcome: int, conwip_slot, held_slot) -> None:
+    def _close(self, d: Deal, outcome: int, conwip_slot: bool, held_slot: Desk | None) -> None:
         d.outcome = outcome
         d.closed = self.env.now
         if self.admitting:
@@ -327,9 +325,9 @@ class Funnel:
                 if local >= 0:
                     self._leave_team(d, ti)
         if held_slot is not None:
-            held_slot.resource.release(held_slot)
-        if conwip_slot is not None:
-            conwip_slot.resource.release(conwip_slot)
+            held_slot.release()
+        if conwip_slot:
+            self.conwip.release()
         if self.pulls and d.times[self.stages[0].start_at] != d.times[self.stages[0].start_at]:
             self._first_taken()  # it left before its first touch
         del self.live[d.id]

@@ -64,7 +64,9 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
             yield f.pulled()
         desk = team.desk(seat)
         req = desk.request(priority)
-        yield req
+        if req is not None:
+            yield req
+            desk = req.desk
         who = team.take(seat, team.people[seat])
         start = env.now
         chunk = base_chunk  # a ramping prospector spends the same time and makes less of a lead
@@ -75,7 +77,7 @@ def prospector(f: Funnel, source: int, team: Team, seat: int, hours: float, mark
             chunk += switch
         f.people.prospected_last[who] = True
         yield env.timeout(chunk)
-        team.finish(req.desk, who)
+        team.finish(desk, who)
         f.records.add_prospecting(who, start, env.now, switched)
         made += market.stretch_yield(env.now) * prod
         if made >= 1.0 - 1e-12:

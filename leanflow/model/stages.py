@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import simpy
 
+from leanflow.model.desk import Desk
 from leanflow.model.people import Skills
 from leanflow.model.teams import Team
 from leanflow.scenario.schema import Plan, Scenario
@@ -67,7 +68,7 @@ def build_stages(
         needs_admission = r.team.owned or r.team.limit is not None or switching
         r.admits = i == span[0] and needs_admission
         r.span_end = i == span[-1]
-        r.wip = simpy.Resource(env, limits[spec.name]) if spec.name in limits else None
+        r.wip = Desk(env, limits[spec.name]) if spec.name in limits else None
         r.base, r.per_fit = spec.advance.base, spec.advance.per_fit
         last = i == n - 1
         r.lost_share = spec.lost_share if spec.lost_share is not None else (1.0 if last else 0.0)

@@ -25,6 +25,21 @@ PROTECTED_PRIORITY = float("-inf")  # scheduled prospecting goes first
 VACANT = -1
 
 
+class Admission(simpy.Event):
+    """A deal waiting to be admitted to a role's span (its WIP limits full, or no seat staffed)."""
+
+    __slots__ = ("team",)
+
+    def __init__(self, team: Team) -> None:
+        super().__init__(team.env)
+        self.team = team
+
+    def expire(self) -> None:
+        """Give up waiting: leave the admission queue and wake the deal with ``False``."""
+        self.team.cancel_admission(self)
+        self.succeed(False)
+
+
 class Team:
     """The runtime of one role: its seats, queues and open deals."""
 
@@ -46,7 +61,7 @@ class Team:
         self.open = [0] * len(people)
         self.open_total = 0
         self.limit = role.wip_limit_per_person
-        self.waiting: deque[tuple[simpy.Event, object, int, float]] = deque()
+        self.waiting: deque[tuple[Admission, object, int, float]] = deque()
         self.random_assignment = role.assignment == "random"
         self._room: list[simpy.Event | None] = [None] * len(people)
         # an owning role that can lose people keeps each seat's deals, to hand them on
@@ -60,12 +75,12 @@ class Team:
 
     # ------------------------------------------------------------ ownership span
 
-    def admit(self, d, index: int, u: float) -> simpy.Event | None:
+    def admit(self, d, index: int, u: float) -> Admission | None:
         """Take deal ``d`` into this role's span (``u``: its uniform draw for random assignment);
         an event to wait for if WIP limits are full or no seat is staffed."""
         seat = self._pick_admission(u)
         if seat is None:
-            ev = self.env.event()
+            ev = Admission(self)
             self.waiting.append((ev, d, index, u))
             return ev
         self._assign(d, index, seat)
@@ -80,7 +95,7 @@ class Team:
         if self.limit is None or self.open[seat] < self.limit:
             self._assign(d, index, seat)
 
-    def cancel_admission(self, ev: simpy.Event) -> None:
+    def cancel_admission(self, ev: Admission) -> None:
         """Withdraw a deal that stopped waiting for admission."""
         for item in self.waiting:
             if item[0] is ev:
@@ -255,4 +270,4 @@ class Team:
         return seat
 
 
-__all__ = ["IDLE_PRIORITY", "PROTECTED_PRIORITY", "VACANT", "Grant", "Team"]
+__all__ = ["IDLE_PRIORITY", "PROTECTED_PRIORITY", "VACANT", "Admission", "Grant", "Team"]
