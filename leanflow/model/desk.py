@@ -69,7 +69,8 @@ class Desk:
     def release(self) -> None:
         """A seller is done; the next waiting request, if any, gets them."""
         self.users -= 1
-        self.serve()
+        if self.heap:
+            self.serve()
 
     def serve(self) -> None:
         """Grant waiting requests while sellers are free."""

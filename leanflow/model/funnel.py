@@ -56,7 +56,6 @@ class Funnel:
         self.next_id = 0
         policy = self.plan.policy
         self.discipline = policy.priority
-        self.fifo = policy.priority == "fifo"
         self.handoff_hours = policy.handoff_hours
         self.switch_cost = policy.context_switch.per_open_deal
         self.switch_max = policy.context_switch.max_multiplier
@@ -185,7 +184,7 @@ class Funnel:
         held_slot: Desk | None = None
         ready = d.created
         base = d.base
-        fifo, switch_cost, timeout, people = self.fifo, self.switch_cost, env.timeout, self.people
+        switch_cost, timeout, people = self.switch_cost, env.timeout, self.people
         for st in self.stages:
             s = st.index
             if st.wip is not None:
@@ -214,7 +213,8 @@ class Funnel:
                     if (yield ev) is False:
                         return self._close(d, STALE, conwip_slot, held_slot)
             desk = st.pool or team.desks[d.owners[ti]]
-            req = desk.request(0.0 if fifo else self._priority(d, s), d)
+            priority = st.priority
+            req = desk.request(self._priority(d, s) if priority is None else priority, d)
             if req is not None:
                 if clock is not None:
                     clock.watch(req, d.last_contact + stale_after)
@@ -238,15 +238,15 @@ class Funnel:
                 switched = hours * min(self.switch_max, 1.0 + switch_cost * juggled)
                 d.switch_hours += switched - hours
                 hours = switched
-            if team.role.prospect_switch_hours and people.prospected_last[person]:
-                hours += team.role.prospect_switch_hours
-                d.switch_hours += team.role.prospect_switch_hours
+            if st.prospect_switch and people.prospected_last[person]:
+                hours += st.prospect_switch
+                d.switch_hours += st.prospect_switch
                 people.prospected_last[person] = False
             if d.last_person >= 0 and person != d.last_person:
                 d.handoffs += 1
                 hours += self.handoff_hours
                 d.handoff_hours += self.handoff_hours
-            yield timeout(hours * team.days_per_hour)
+            yield timeout(hours * st.days_per_hour)
             team.finish(desk, person)
             d.last_person = person
             now = d.last_contact = d.times[st.done_at] = env.now
@@ -308,9 +308,8 @@ class Funnel:
         d.owners[ti] = -2
 
     def _priority(self, d: Deal, s: int) -> float:
+        """A deal's place in a seller's queue under the disciplines that depend on the deal."""
         disc = self.discipline
-        if disc == "latest_stage_first":
-            return -s
         if disc == "highest_value_first":
             return -d.value
         if disc == "oldest_first":

@@ -11,12 +11,13 @@ from leanflow.scenario.schema import Plan, Scenario
 
 
 class StageRun:
-    """Per-stage constants of a plan, resolved once."""
+    """Per-stage constants of a plan, resolved once (``priority``: None when it depends on the deal)."""
 
     __slots__ = (
         "admits",
         "base",
         "certain",
+        "days_per_hour",
         "decay",
         "done_at",
         "gate",
@@ -27,6 +28,8 @@ class StageRun:
         "noise",
         "per_fit",
         "pool",
+        "priority",
+        "prospect_switch",
         "skills",
         "span_end",
         "start_at",
@@ -35,6 +38,9 @@ class StageRun:
         "wip",
     )  # fmt: skip
 
+
+
+STAGE_PRIORITY = {"fifo": lambda i: 0.0, "latest_stage_first": lambda i: float(-i)}  # the same for every deal
 
 
 def build_teams(env: simpy.Environment, plan: Plan) -> list[Team]:
@@ -62,6 +68,9 @@ def build_stages(
         r.index = i
         r.team_index = next(k for k, t in enumerate(teams) if spec.name in t.role.works)
         r.team = teams[r.team_index]
+        r.days_per_hour = r.team.days_per_hour
+        r.prospect_switch = r.team.role.prospect_switch_hours
+        r.priority = STAGE_PRIORITY[plan.policy.priority](i) if plan.policy.priority in STAGE_PRIORITY else None
         span = sorted(names.index(w) for w in r.team.role.works)
         # a deal is admitted to a role's span (an owner, WIP and context-switch counts)
         # only when something depends on it
