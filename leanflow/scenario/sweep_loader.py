@@ -92,7 +92,7 @@ def _check(sweep: Sweep, base: Scenario, base_data: dict, name: str, lines: Line
             hint = did_you_mean(plan, list(base.plans))
             yield LocatedError(name, line_for(lines, ("plans", i)), f"plans[{i}]",
                                f"no plan '{plan}' in the base scenario{hint}")  # fmt: skip
-    known = _known_outputs(base)
+    known = known_outputs(base)
     for i, out in enumerate(sweep.outputs):
         if out not in known:
             yield LocatedError(name, line_for(lines, ("outputs", i)), f"outputs[{i}]",
@@ -109,7 +109,7 @@ def _check(sweep: Sweep, base: Scenario, base_data: dict, name: str, lines: Line
         trials += [(("uncertainties", key), {key: v}) for v in values]
     seen: set[tuple] = set()
     for where, change in trials:
-        problem = _try(base_data, {**fixed, **change})
+        problem = try_changes(base_data, {**fixed, **change})
         if problem and where not in seen:
             seen.add(where)
             yield LocatedError(name, line_for(lines, where), format_path(where), problem)
@@ -131,7 +131,7 @@ def _missing_parent(base_data: dict, dotted: str) -> str | None:
     return None
 
 
-def _try(base_data: dict, changes: dict[str, Any]) -> str | None:
+def try_changes(base_data: dict, changes: dict[str, Any]) -> str | None:
     """Why these changes make the base scenario invalid (None if they do not).
 
     A path may create keys the base file leaves to their defaults (``roles.ae.learning.progress_ratio``);
@@ -156,7 +156,7 @@ def _try(base_data: dict, changes: dict[str, Any]) -> str | None:
     return None
 
 
-def _known_outputs(base: Scenario) -> set[str]:
+def known_outputs(base: Scenario) -> set[str]:
     """Every metric name a run of this scenario produces."""
     stages = [s.name for s in base.process.stages]
     roles = sorted({r for plan in base.plans.values() for r in plan.roles})
