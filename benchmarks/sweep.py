@@ -1,7 +1,7 @@
 """Sweep executor benchmark: parallel speed-up, Dask overhead, and parent memory as points grow.
 
-Usage: python benchmarks/sweep.py [--points 100] [--replications 10] [--sizes 25,50,100]
-                                  [--repeat 2]
+Usage: python benchmarks/sweep.py [--points 100] [--replications 10] [--repeat 3]
+                                  [--sizes 25,50,100]
 
 The sweep is the default scenario shortened to 200 days (30 of warm-up), both
 plans, 10 replications per point, and a Latin hypercube over two
@@ -10,23 +10,23 @@ sample. Every measurement runs in a fresh Python process with a fresh
 results directory, and prints one line; the table at the end gathers them.
 
 1. ``-j 1`` (in-process) against ``-j 2`` (process pool): wall time and
-   speed-up (target >= 1.8x on 2 cores).
+   speed-up (target >= 1.9x on 2 cores).
 2. The same sweep on a Dask ``LocalCluster`` (2 worker processes, 1 thread
-   each), started before the clock, against the process pool: overhead
-   (target < 5%). The workers import leanflow on their first task, inside
-   the timed region. Measured twice: with Dask's default worker settings, and
-   with the workers' statistical profiler off
-   (``distributed.worker.profile.enabled: false``; by default it samples the
-   worker thread's stack every 10 ms, which costs a pure-Python workload).
-   ``-j 2`` and the Dask runs go ``--repeat`` times, interleaved; the table
-   gives min / median / max of those runs and compares medians.
+   each, Dask's default settings), started before the clock, against the
+   process pool: overhead (target < 5%). The workers import leanflow on their
+   first task, inside the timed region; leanflow pauses the workers'
+   statistical profiler while the sweep runs.
+   ``-j 1``, ``-j 2`` and Dask go ``--repeat`` rounds, interleaved (one of
+   each per round, so a burst of load elsewhere hits all three alike); the
+   table gives min / median / max of each, the ratio of the medians, and
+   min / median / max of the ratios within a round.
 3. Peak RSS of the parent process (``getrusage(RUSAGE_SELF)``, the process
    that receives every point and writes it to disk; workers excluded) for
    sweeps of 25, 50 and 100 points: it should stay flat as points grow.
 
-The results of the ``-j 1``, ``-j 2`` and Dask runs are also checked to be
-identical. Timings depend on what else the machine is doing: the load
-average before and after each measurement is printed beside it.
+The results of every run are also checked to be identical. Timings depend
+on what else the machine is doing: the load average before and after each
+measurement is printed beside it.
 """
 
 from __future__ import annotations
@@ -73,13 +73,9 @@ def child(mode: str, points: int, replications: int, workdir: Path) -> dict:
     loaded = load_sweep(sweep_file)
     out = workdir / "results"
     info: dict = {"mode": mode, "points": points, "replications": replications, "load_before": os.getloadavg()[0]}
-    if mode.startswith("dask"):
+    if mode == "dask":
         from dask.distributed import LocalCluster
 
-        if mode == "dask-noprofile":  # the workers' statistical profiler off (it samples every 10 ms)
-            import dask
-
-            dask.config.set({"distributed.worker.profile.enabled": False})
         started = time.perf_counter()
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
             info["cluster_start_s"] = time.perf_counter() - started
@@ -120,12 +116,24 @@ def same_results(paths: list[str]) -> bool:
     return all(frames[0].equals(f) for f in frames[1:])
 
 
+def spread(values: list[float], unit: str = "") -> str:
+    """min / median / max of ``values``."""
+    v = sorted(values)
+    fmt = (lambda x: f"{x:.1f} s") if unit == "s" else (lambda x: f"{x:.3f}")
+    return f"{fmt(v[0])} / {fmt(v[len(v) // 2])} / {fmt(v[-1])}"
+
+
+def median(values: list[float]) -> float:
+    """The middle value (the upper one of an even count)."""
+    return sorted(values)[len(values) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--points", type=int, default=100)
     parser.add_argument("--replications", type=int, default=10)
     parser.add_argument("--sizes", default="25,50,100", help="point counts for the memory measurement")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of -j 2 and of Dask (min/median/max reported)")
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds of -j 1, -j 2 and Dask")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -134,43 +142,41 @@ def main() -> None:
         return
 
     print(f"cores available: {len(os.sched_getaffinity(0))}; load average now {os.getloadavg()[0]:.1f}")
-    dask_modes = ["dask", "dask-noprofile"]
+    modes = ["j1", "j2", "dask"]
     with tempfile.TemporaryDirectory(prefix="leanflow-sweep-bench-") as tmp:
         root = Path(tmp)
-        print("1-2. speed-up and Dask overhead (-j 2 and Dask interleaved,", args.repeat, "runs each)")
-        j1 = measure("j1", args.points, args.replications, root / "j1")
-        runs: dict[str, list[dict]] = {m: [] for m in ["j2", *dask_modes]}
+        print(f"1-2. speed-up and Dask overhead ({args.repeat} rounds of -j 1, -j 2 and Dask, interleaved)")
+        runs: dict[str, list[dict]] = {m: [] for m in modes}
         for i in range(args.repeat):
-            for mode in runs:
+            for mode in modes:
                 runs[mode].append(measure(mode, args.points, args.replications, root / f"{mode}-{i}"))
-        median = {mode: sorted(r, key=lambda info: info["wall_s"])[len(r) // 2] for mode, r in runs.items()}
-        j2 = median["j2"]
-        identical = same_results([j1["results"], *(info["results"] for r in runs.values() for info in r)])
+        identical = same_results([info["results"] for r in runs.values() for info in r])
         print("3. parent memory against points (-j 2)")
         sizes = [int(x) for x in args.sizes.split(",")]
-        mem = [j2 if n == args.points else measure("j2", n, args.replications, root / f"mem{n}") for n in sizes]
+        j2_median = sorted(runs["j2"], key=lambda info: info["wall_s"])[args.repeat // 2]
+        mem = [j2_median if n == args.points else measure("j2", n, args.replications, root / f"mem{n}") for n in sizes]
 
-    speedup = j1["wall_s"] / j2["wall_s"]
-
-    def spread(mode: str) -> str:
-        walls = sorted(info["wall_s"] for info in runs[mode])
-        return f"{walls[0]:.1f} / {walls[len(walls) // 2]:.1f} / {walls[-1]:.1f} s"
-
+    wall = {mode: [info["wall_s"] for info in r] for mode, r in runs.items()}
+    speedups = [a / b for a, b in zip(wall["j1"], wall["j2"], strict=True)]
+    overheads = [d / p - 1 for d, p in zip(wall["dask"], wall["j2"], strict=True)]
+    n = args.repeat
     print()
     print("| measurement | result (min / median / max) | target |")
     print("| --- | --- | --- |")
-    print(f"| {args.points} points x {args.replications} reps x 2 plans, -j 1 | {j1['wall_s']:.1f} s (one run) | |")
-    print(f"| same, -j 2 (process pool), {args.repeat} runs | {spread('j2')} | |")
-    print(f"| speed-up -j 2 / -j 1 (median) | {speedup:.2f}x | >= 1.9x |")
-    for mode in dask_modes:
-        what = "Dask LocalCluster (2 workers x 1 thread)" + (", profiler off" if mode == "dask-noprofile" else "")
-        info = median[mode]
-        print(f"| same, {what}, {args.repeat} runs | {spread(mode)} "
-              f"(cluster start {info['cluster_start_s']:.1f} s not counted) | |")  # fmt: skip
-        print(f"| {what}: overhead vs process pool (medians) | {info['wall_s'] / j2['wall_s'] - 1:+.1%} | < 5% |")
-    print(f"| results identical (-j 1, -j 2, Dask) | {'yes' if identical else 'NO'} | yes |")
-    for n, m in zip(sizes, mem, strict=True):
-        print(f"| parent peak RSS, {n} points | {m['peak_rss_mb']:.0f} MB | flat |")
+    what = f"{args.points} points x {args.replications} reps x 2 plans"
+    print(f"| {what}, -j 1, {n} runs | {spread(wall['j1'], 's')} | |")
+    print(f"| same, -j 2 (process pool), {n} runs | {spread(wall['j2'], 's')} | |")
+    cluster = spread([info["cluster_start_s"] for info in runs["dask"]], "s")
+    print(f"| same, Dask LocalCluster (2 workers x 1 thread), {n} runs | {spread(wall['dask'], 's')} "
+          f"(cluster start {cluster} not counted) | |")  # fmt: skip
+    print(f"| speed-up -j 1 / -j 2, ratio of medians | {median(wall['j1']) / median(wall['j2']):.2f}x | >= 1.9x |")
+    print(f"| speed-up -j 1 / -j 2, within each round | {spread(speedups)} | |")
+    overhead = median(wall["dask"]) / median(wall["j2"]) - 1
+    print(f"| Dask / process pool - 1, ratio of medians | {overhead:+.1%} | < 5% |")
+    print(f"| Dask / process pool - 1, within each round | {' / '.join(f'{x:+.1%}' for x in sorted(overheads))} | |")
+    print(f"| results identical (-j 1, -j 2, Dask, every run) | {'yes' if identical else 'NO'} | yes |")
+    for size, m in zip(sizes, mem, strict=True):
+        print(f"| parent peak RSS, {size} points | {m['peak_rss_mb']:.0f} MB | flat |")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
-from leanflow.errors import LeanflowError
+_SHARED: Any = None  # in a pool worker: what every task shares, installed once when the worker starts
 
 
 def default_jobs() -> int:
@@ -23,9 +24,11 @@ def default_jobs() -> int:
 
 
 def _progress(total: int, label: str) -> Progress | None:
+    """A progress bar with ETA on a terminal; none otherwise (rich loads only then)."""
     if not sys.stderr.isatty():
         return None
     from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     bar = Progress(
         TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True)
@@ -60,17 +63,32 @@ def run_tasks(fn: Callable[..., Any], tasks: Sequence[tuple], jobs: int | None =
     return results
 
 
+def _install(shared: Any) -> None:
+    """Pool worker initializer: keep what every task shares (sent once per worker, not per task)."""
+    global _SHARED
+    _SHARED = shared
+
+
+def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
+    """In a pool worker: ``fn(task, shared)`` with the worker's installed ``shared``."""
+    return fn(task, _SHARED)
+
+
 def run_points(
-    fn: Callable[[Any], Any],
+    fn: Callable[[Any, Any], Any],
     tasks: Sequence[Any],
+    shared: Any,
     jobs: int | None = None,
     scheduler: str | None = None,
     on_result: Callable[[Any, Any], None] | None = None,
     label: str = "running",
 ) -> None:
-    """Call ``fn(task)`` for every task on a local process pool (default: all cores) or a Dask cluster
+    """Call ``fn(task, shared)`` for every task on a local process pool (default: all cores) or a Dask cluster
     (``scheduler``: its address), handing each result to ``on_result(task, result)`` in this process as it
-    finishes, so results stream to disk instead of piling up in memory."""
+    finishes, so results stream to disk instead of piling up in memory.
+
+    ``shared`` (what every task needs, e.g. the base scenario) goes to each worker once: as the pool
+    workers' initializer argument, or scattered to every Dask worker; a task carries only its own values."""
     started = time.perf_counter()
     bar = _progress(len(tasks), label)
     if bar:
@@ -84,15 +102,17 @@ def run_points(
 
     try:
         if scheduler:
-            _dask(fn, tasks, scheduler, done)
+            from leanflow.experiment.dask_executor import run_on_dask
+
+            run_on_dask(fn, tasks, shared, scheduler, done)
         else:
             workers = max(1, min(jobs or default_jobs(), len(tasks) or 1))
             if workers == 1:
                 for task in tasks:
-                    done(task, fn(task))
+                    done(task, fn(task, shared))
             else:
-                with ProcessPoolExecutor(max_workers=workers) as pool:
-                    futures = {pool.submit(fn, task): task for task in tasks}
+                with ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(shared,)) as pool:
+                    futures = {pool.submit(_call, fn, task): task for task in tasks}
                     for fut in as_completed(futures):
                         done(futures[fut], fut.result())
     finally:
@@ -100,22 +120,3 @@ def run_points(
             bar.stop()
     if not sys.stderr.isatty():
         print(f"{label}: {len(tasks)} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-
-
-def _dask(fn: Callable[[Any], Any], tasks: Sequence[Any], scheduler: str, done: Callable[[Any, Any], None]) -> None:
-    """The same work on a dask.distributed cluster."""
-    try:
-        from dask.distributed import Client
-        from dask.distributed import as_completed as dask_completed
-    except ImportError:
-        raise LeanflowError("--scheduler needs dask.distributed: pip install 'leanflow[dask]'") from None
-    try:
-        client = Client(scheduler, timeout="20s")
-    except OSError as exc:
-        raise LeanflowError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    with client:
-        futures = client.map(fn, tasks, pure=False)
-        by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
-        for fut in dask_completed(futures):
-            done(by_key[fut.key], fut.result())
-            fut.release()

@@ -1,6 +1,8 @@
-"""Parameter sweeps: one task per design point (all its plans and replications), streamed to disk.
+"""Parameter sweeps: one task per design point x plan (all its replications), streamed to disk.
 
-Each finished point is written at once as its own Parquet file (atomically),
+A task per plan rather than per point halves the work left to the last busy
+worker at the end of a sweep. Each finished point (all its plans) is written
+at once as its own Parquet file (atomically),
 so memory stays flat and an interrupted sweep resumes where it stopped. Every
 point is a pure function of the sweep, so the results are identical whatever
 the executor (process pool or Dask) and the number of workers.
@@ -18,7 +20,7 @@ import pandas as pd
 
 from leanflow.experiment.designs import build_design
 from leanflow.experiment.executor import run_points
-from leanflow.experiment.point import PointTask, point_seed, run_point
+from leanflow.experiment.point import PointTask, SweepJob, point_seed, run_point
 from leanflow.experiment.sweep_store import SweepStore
 from leanflow.scenario.sweep_loader import LoadedSweep
 
@@ -33,16 +35,19 @@ class SweepOutcome:
     directory: Path
 
 
-def tasks_for(loaded: LoadedSweep, design: pd.DataFrame) -> list[PointTask]:
-    """One task per design point."""
+def job_for(loaded: LoadedSweep) -> SweepJob:
+    """What every task of the sweep shares (sent once per worker)."""
     sweep = loaded.sweep
-    fixed = dict(sweep.overrides)
+    return SweepJob(loaded.base_data, dict(sweep.overrides), sweep.replications, tuple(sweep.outputs))
+
+
+def tasks_for(loaded: LoadedSweep, design: pd.DataFrame) -> list[PointTask]:
+    """One task per design point x plan, point by point, plans in the sweep's order."""
     out = []
     for point, row in design.iterrows():
         factors = {k: _plain(v) for k, v in row.items()}
-        out.append(PointTask(int(point), factors, fixed, loaded.base_data, tuple(loaded.plans), sweep.replications,
-                             point_seed(loaded.seed, int(point), sweep.common_random_numbers),
-                             tuple(sweep.outputs)))  # fmt: skip
+        seed = point_seed(loaded.seed, int(point), loaded.sweep.common_random_numbers)
+        out.extend(PointTask(int(point), plan, factors, seed) for plan in loaded.plans)
     return out
 
 
@@ -66,9 +71,17 @@ def run_sweep(
     store.prepare(loaded, design, force=force, command=command or [], scheduler=scheduler)
     done = store.finished_points()
     todo = [t for t in tasks_for(loaded, design) if t.point not in done]
-    def save(task: PointTask, rows: list[dict[str, Any]]) -> None:
-        store.write_point(task.point, pd.DataFrame(rows))
+    parts: dict[int, dict[str, list[dict[str, Any]]]] = {}  # points with some plans finished
 
-    run_points(run_point, todo, jobs=jobs, scheduler=scheduler, on_result=save, label="design points")
+    def save(task: PointTask, rows: list[dict[str, Any]]) -> None:
+        """Keep a plan's rows; once every plan of the point is in, write the point (plans in sweep order)."""
+        got = parts.setdefault(task.point, {})
+        got[task.plan] = rows
+        if len(got) == len(loaded.plans):
+            del parts[task.point]
+            store.write_point(task.point, pd.DataFrame([r for plan in loaded.plans for r in got[plan]]))
+
+    run_points(run_point, todo, job_for(loaded), jobs=jobs, scheduler=scheduler, on_result=save,
+               label="design points x plans")  # fmt: skip
     store.finalize(design)
     return SweepOutcome(len(design), len(done), time.perf_counter() - start, directory)
