@@ -55,7 +55,11 @@ def run_on_dask(
     with client:
         paused = [addr for addr, was in client.run(pause_profiler).items() if was]
         try:
-            [job] = client.scatter([shared], broadcast=True, hash=False)
+            try:
+                [job] = client.scatter([shared], broadcast=True, hash=False)
+            except TimeoutError:
+                raise LeanflowError(f"the Dask cluster at {scheduler} has no workers; start some with: "
+                                    f"dask worker {scheduler} --nthreads 1") from None  # fmt: skip
             futures = client.map(fn, tasks, [job] * len(tasks), pure=False)
             by_key = {f.key: t for f, t in zip(futures, tasks, strict=True)}
             for fut in dask_completed(futures):
