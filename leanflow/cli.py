@@ -60,7 +60,7 @@ def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to
 def schema(
     output: Annotated[Path, typer.Option("-o", "--output", help="Directory for the JSON Schema.")] = Path("schema"),
 ) -> None:
-    """Write the scenario JSON Schema (draft-07) for editors."""
+    """Write the JSON Schemas (draft-07) of scenario, sweep and optimisation files, for editors."""
     from leanflow.scenario import write_schema
 
     path = write_schema(output)
@@ -245,15 +245,18 @@ def report_command(
         out.print(f"pdf: {print_pdf(path)}", markup=False, highlight=False)
 
 
+Scheduler = Annotated[
+    str | None,
+    typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
+                 help="Run on a dask.distributed cluster: tcp://HOST:PORT (or DASK_SCHEDULER_ADDRESS)."),
+]  # fmt: skip
+
+
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="Sweep file (YAML).")],
     jobs: Jobs = None,
-    scheduler: Annotated[
-        str | None,
-        typer.Option("--scheduler", envvar="DASK_SCHEDULER_ADDRESS",
-                     help="Run on a dask.distributed cluster: tcp://HOST:PORT (or DASK_SCHEDULER_ADDRESS)."),
-    ] = None,
+    scheduler: Scheduler = None,
     output: Output = None,
     force: Annotated[bool, typer.Option("--force", help="Replace results of a different sweep in -o.")] = False,
     analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the results when done.")] = False,
@@ -272,6 +275,38 @@ def sweep(
               f"results: {target}/results.parquet", markup=False, highlight=False)  # fmt: skip
     if analyze:
         _analyze(target)
+
+
+@app.command()
+def optimise(
+    file: Annotated[Path, typer.Argument(help="Optimisation file (YAML).")],
+    jobs: Jobs = None,
+    scheduler: Scheduler = None,
+    output: Output = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace results of a different study in -o.")] = False,
+) -> None:
+    """Select each family's best design at the budget (with a guarantee), then compare them on fresh seeds
+    (resumable: re-run the same command to continue after an interruption)."""
+    from leanflow.experiment.optimise import optimise as run_optimise
+    from leanflow.experiment.optimise_outputs import summary_lines, write_outputs
+    from leanflow.experiment.runner import run_scenario
+    from leanflow.scenario import load_scenario
+    from leanflow.scenario.optimise_loader import load_optimisation
+
+    loaded = load_optimisation(file)
+    target = output or Path("results") / file.stem
+    err.print(f"leanflow {__version__}: optimise {loaded.opt.name}: {len(loaded.opt.families)} families -> "
+              f"{target}", markup=False, highlight=False)  # fmt: skip
+    study = run_optimise(loaded, target, jobs, scheduler, force)
+    paths = write_outputs(study)
+    for line in summary_lines(study):
+        out.print(line, markup=False, highlight=False)
+    best = load_scenario(paths["best.yaml"])
+    out.print(f"best against best, on fresh seeds: {paths['best.yaml']}", markup=False, highlight=False)
+    if len(best.plans) > 1:
+        result = run_scenario(best, None, jobs)
+        extra = {"scenario_file": str(paths["best.yaml"]), "scenario_texts": [paths["best.yaml"].read_text()]}
+        _finish(result, {p: (best, p) for p in best.plans}, target / "verdict", extra, False)
 
 
 @app.command("analyze")

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 
 class LeanflowError(Exception):
-    """Base class: an error the CLI prints as a message, never as a traceback."""
+    """Base class: an error the CLI prints as a message, never as a traceback (exit 2: bad input)."""
 
-    exit_code = 1
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -37,3 +37,5 @@ class ScenarioError(LeanflowError):
 
 class SimulationError(LeanflowError):
     """A run broke an invariant of the model (a bug, not bad input)."""
+
+    exit_code = 1

@@ -115,7 +115,7 @@ def test_init_copies_a_valid_scenario(tmp_path: Path) -> None:
     proc = leanflow("init", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert leanflow("validate", str(tmp_path / "default.yaml")).returncode == 0
-    assert leanflow("init", str(tmp_path)).returncode == 1  # never overwrites
+    assert leanflow("init", str(tmp_path)).returncode == 2  # never overwrites
 
 
 def test_schema_command_writes_json(tmp_path: Path) -> None:

@@ -89,7 +89,7 @@ def test_report_command_on_a_single_plan_run(tmp_path: Path) -> None:
 
 def test_report_on_a_directory_that_is_not_results(tmp_path: Path) -> None:
     proc = leanflow("report", str(tmp_path))
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "not a leanflow results directory" in proc.stderr
     assert "Traceback" not in proc.stderr
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from leanflow.scenario import scenario_json_schema
-from leanflow.scenario.jsonschema import sweep_json_schema
+from leanflow.scenario.jsonschema import optimise_json_schema, sweep_json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -21,6 +21,11 @@ def test_committed_sweep_schema_is_current() -> None:
     assert committed == sweep_json_schema(), "schema is stale: run `leanflow schema -o schema` and commit it"
 
 
+def test_committed_optimise_schema_is_current() -> None:
+    committed = json.loads((ROOT / "schema" / "optimise.schema.json").read_text())
+    assert committed == optimise_json_schema(), "schema is stale: run `leanflow schema -o schema` and commit it"
+
+
 def test_shipped_scenarios_carry_the_schema_line() -> None:
     for path in (ROOT / "scenarios").rglob("*.yaml"):
         first = path.read_text().splitlines()[0]
@@ -30,13 +35,19 @@ def test_shipped_scenarios_carry_the_schema_line() -> None:
 
 
 def test_shipped_sweeps_validate_and_carry_the_schema_line() -> None:
+    from leanflow.scenario.optimise_loader import load_optimisation
     from leanflow.scenario.sweep_loader import is_sweep_file, load_sweep
 
-    sweeps = sorted((ROOT / "experiments").glob("*.yaml"))
-    assert sweeps, "no shipped experiments"
-    for path in sweeps:
-        assert is_sweep_file(path), path
-        load_sweep(path)
+    files = sorted((ROOT / "experiments").glob("*.yaml"))
+    assert files, "no shipped experiments"
+    for path in files:
+        if "\nfamilies:" in path.read_text():
+            load_optimisation(path)
+            schema = "optimise.schema.json"
+        else:
+            assert is_sweep_file(path), path
+            load_sweep(path)
+            schema = "sweep.schema.json"
         first = path.read_text().splitlines()[0]
         target = (path.parent / first.split("$schema=", 1)[1].strip()).resolve()
-        assert target == (ROOT / "schema" / "sweep.schema.json").resolve(), path
+        assert target == (ROOT / "schema" / schema).resolve(), path

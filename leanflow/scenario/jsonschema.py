@@ -1,4 +1,4 @@
-"""Draft-07 JSON Schemas of the scenario and sweep files, for editors (yaml-language-server)."""
+"""Draft-07 JSON Schemas of the scenario, sweep and optimisation files, for editors (yaml-language-server)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from leanflow.scenario.optimise_schema import Optimisation
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.sweep_schema import Sweep
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 FILENAME = "scenario.schema.json"
 SWEEP_FILENAME = "sweep.schema.json"
+OPTIMISE_FILENAME = "optimise.schema.json"
 
 
 def json_schema(model: type[BaseModel], title: str) -> dict[str, Any]:
@@ -34,11 +36,18 @@ def sweep_json_schema() -> dict[str, Any]:
     return json_schema(Sweep, "leanflow sweep")
 
 
+def optimise_json_schema() -> dict[str, Any]:
+    """The optimisation file's schema."""
+    return json_schema(Optimisation, "leanflow optimisation")
+
+
 def write_schema(directory: str | PathLike[str]) -> Path:
-    """Write ``scenario.schema.json`` and ``sweep.schema.json`` into ``directory``; return the first's path."""
+    """Write the scenario, sweep and optimisation schemas into ``directory``; return the scenario's path."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    for name, schema in ((FILENAME, scenario_json_schema()), (SWEEP_FILENAME, sweep_json_schema())):
+    schemas = ((FILENAME, scenario_json_schema()), (SWEEP_FILENAME, sweep_json_schema()),
+               (OPTIMISE_FILENAME, optimise_json_schema()))  # fmt: skip
+    for name, schema in schemas:
         text = json.dumps(schema, sort_keys=True, indent=2) + "\n"
         (directory / name).write_text(text, encoding="utf-8")
     return directory / FILENAME
