@@ -96,6 +96,22 @@ def test_a_bad_file_is_one_located_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_family_too_large_to_enumerate_is_searched_with_a_seed(tmp_path: Path) -> None:
+    """With enumeration off, TPE proposes splits (over-budget ones are pruned); the best found go to selection,
+    and the same seed gives the same search."""
+    text = STUDY.replace("batch: 4}", "batch: 4}\nsearch: {enumerate_up_to: 1, trials: 40, replications: 3, keep: 3}")
+    (tmp_path / "s.yaml").write_text(text)
+    runs = []
+    for out in ("a", "b"):
+        done = _cli("optimise", "s.yaml", "-j", "2", "-o", out, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        runs.append(json.loads((tmp_path / out / "selection.json").read_text())["families"]["line"])
+    assert runs[0] == runs[1]
+    sel = runs[0]
+    assert sel["searched"] and sel["candidates"] <= 3 and sel["over_budget"] > 0
+    assert sel["selected_values"] == {"roles.cutters.headcount": 2, "roles.welders.headcount": 4}
+
+
 def test_probability_of_correct_selection_on_the_line() -> None:
     """200 macro-replications (independent seeds) of selecting between 2 + 4 and 3 + 3 heads with delta 0.4 h
     (the true gap is 0.43 h): the one-sided 95% Clopper-Pearson lower bound of the share selecting 2 + 4 is at

@@ -30,8 +30,9 @@ class FamilyResult:
     """One family's search and selection."""
 
     family: str
-    configs: list[dict[str, Any]]  # candidate configurations (decision path -> value), by id
-    over_budget: int  # combinations skipped for breaking the budget
+    configs: list[dict[str, Any]]  # configurations simulated (decision path -> value), by id
+    candidates: list[int]  # the ids taken into selection: all feasible ones, or the best a search found
+    over_budget: int  # combinations (or search proposals) skipped for breaking the budget
     searched: bool  # True when a search chose the candidates (too many to enumerate)
     eligible: list[int]  # candidates meeting the constraints on first-stage means
     selection: Selection | None  # indices into ``eligible``
@@ -104,20 +105,19 @@ def _family(study: Study, evaluator: Evaluator, family: str) -> FamilyResult:
     s = opt.selection
     if space_size(choices) <= opt.search.enumerate_up_to:
         configs, over_budget = feasible(plan, choices, opt.budget)
-        searched = False
+        candidates, searched = list(range(len(configs))), False
     else:
         from leanflow.experiment.search import search
 
-        configs, over_budget = search(study, evaluator, family)
+        configs, candidates, over_budget = search(study, evaluator, family)
         searched = True
     if not configs:
         raise LeanflowError(f"family {family}: no configuration meets the budget")
     spends = [spend(apply(plan, c)) for c in configs]
-    ids = list(enumerate(configs))
-    evaluator.ensure(family, ids, 0, s.first_stage, f"{family}: first stage")
-    eligible = _eligible(study, family, range(len(configs)))
-    result = FamilyResult(family, configs, over_budget, searched, eligible, None, [x.cost for x in spends],
-                          [x.heads for x in spends])  # fmt: skip
+    evaluator.ensure(family, [(c, configs[c]) for c in candidates], 0, s.first_stage, f"{family}: first stage")
+    eligible = _eligible(study, family, candidates)
+    result = FamilyResult(family, configs, candidates, over_budget, searched, eligible, None,
+                          [x.cost for x in spends], [x.heads for x in spends])  # fmt: skip
     if not eligible:
         return result
     metric = opt.objective.metric

@@ -148,14 +148,15 @@ def frontier_table(study: Study) -> pd.DataFrame:
     sign = study.sign
     frames = []
     for family, fr in study.families.items():
-        ids = list(range(len(fr.configs)))
+        ids = fr.candidates
         obj = study.store.matrix(family, ids, 0, n0, metric).mean(axis=1)
         p85 = study.store.matrix(family, ids, 0, n0, "cycle_p85").mean(axis=1)
         cost = np.array([c if c is not None else np.nan for c in fr.cost], dtype=float)
-        keep = pareto(sign * obj, p85, np.nan_to_num(cost))
-        for i in np.flatnonzero(keep):
-            frames.append({"family": family, "config": i, **fr.configs[i], f"{metric}_mean": obj[i],
-                           "cycle_p85_mean": p85[i], "cost_per_year": fr.cost[i], "heads": fr.heads[i],
+        keep = pareto(sign * obj, p85, np.nan_to_num(cost[ids]))
+        for j in np.flatnonzero(keep):
+            i = ids[j]
+            frames.append({"family": family, "config": i, **fr.configs[i], f"{metric}_mean": obj[j],
+                           "cycle_p85_mean": p85[j], "cost_per_year": fr.cost[i], "heads": fr.heads[i],
                            "selected": i == fr.best})  # fmt: skip
     return pd.DataFrame(frames).convert_dtypes()
 
@@ -181,8 +182,9 @@ def selection_report(study: Study) -> dict[str, Any]:
 
 def _family_report(fr: FamilyResult) -> dict[str, Any]:
     sel = fr.selection
-    base = {"candidates": len(fr.configs), "over_budget": fr.over_budget, "searched": fr.searched,
-            "excluded_by_constraints": len(fr.configs) - len(fr.eligible)}  # fmt: skip
+    base = {"candidates": len(fr.candidates), "simulated_configurations": len(fr.configs),
+            "over_budget": fr.over_budget, "searched": fr.searched,
+            "excluded_by_constraints": len(fr.candidates) - len(fr.eligible)}  # fmt: skip
     if sel is None:
         return {**base, "selected": None, "guarantee": "no configuration met the constraints"}
     return {**base, "screened_out": sel.screened_out, "eliminated": sel.eliminated, "truncated": sel.truncated,
@@ -196,13 +198,14 @@ def summary_lines(study: Study) -> list[str]:
     lines = []
     for family, fr in study.families.items():
         if fr.best is None:
-            lines.append(f"{family}: no configuration met the constraints ({len(fr.configs)} candidates)")
+            lines.append(f"{family}: no configuration met the constraints ({len(fr.candidates)} candidates)")
             continue
         sel = fr.selection
         values = ", ".join(f"{k}={v}" for k, v in fr.configs[fr.best].items())
         lines.append(f"{family}: best {values}; {metric} {sel.means[sel.best]:,.6g} (mean of its replications)")
-        lines.append(f"  {len(fr.configs)} candidates ({fr.over_budget} over budget skipped), "
-                     f"{len(fr.configs) - len(fr.eligible)} outside the constraints, {sel.screened_out} screened "
+        found = f" (the best of {len(fr.configs)} a search simulated)" if fr.searched else ""
+        lines.append(f"  {len(fr.candidates)} candidates{found}, {fr.over_budget} over budget skipped, "
+                     f"{len(fr.candidates) - len(fr.eligible)} outside the constraints, {sel.screened_out} screened "
                      f"out, {sel.eliminated} eliminated by KN; {sel.total_replications} replications")  # fmt: skip
         lines.append(f"  {sel.guarantee()}")
     return lines
