@@ -290,6 +290,7 @@ def optimise(
     from leanflow.experiment.optimise import optimise as run_optimise
     from leanflow.experiment.optimise_outputs import summary_lines, write_outputs
     from leanflow.experiment.runner import run_scenario
+    from leanflow.experiment.winmap import write_winmap
     from leanflow.scenario import load_scenario
     from leanflow.scenario.optimise_loader import load_optimisation
 
@@ -307,6 +308,9 @@ def optimise(
         result = run_scenario(best, None, jobs)
         extra = {"scenario_file": str(paths["best.yaml"]), "scenario_texts": [paths["best.yaml"].read_text()]}
         _finish(result, {p: (best, p) for p in best.plans}, target / "verdict", extra, False)
+        if loaded.opt.uncertainties:
+            for line in write_winmap(study, jobs, scheduler):
+                out.print(line, markup=False, highlight=False)
 
 
 @app.command("analyze")

@@ -108,7 +108,9 @@ class Optimisation(Strict):
         default_factory=dict, description="the where-flow-wins map: dotted scenario path -> range"
     )
     design: Design = Field(default_factory=lambda: Design(kind="latin_hypercube", n=20, seed=1))
-    reoptimise: bool = Field(False, description="re-select each family's best at every point of the map")
+    winmap_replications: Annotated[int, Field(ge=2, le=10_000)] = Field(
+        10, description="replications of each selected design at every point of the map"
+    )
     overrides: dict[str, Level | list | dict] = Field(
         default_factory=dict, description="fixed changes to the base scenario"
     )
