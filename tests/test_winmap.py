@@ -73,4 +73,9 @@ winmap_replications: 3
     assert summary["baseline"] == "line" and summary["challenger"] == "pooled"
     assert abs(sum(summary["shares"].values()) - 1) < 1e-12
     assert "where each wins (5 points" in done.stdout and "boundary:" in done.stdout
-    assert (tmp_path / "out" / "verdict" / "summary.parquet").exists() or any((tmp_path / "out" / "verdict").iterdir())
+    report = subprocess.run([sys.executable, "-m", "leanflow.cli", "report", "out"], cwd=tmp_path,
+                            capture_output=True, text=True)  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "Best against best" in html and "The frontier" in html and "Where each family wins" in html
+    assert summary["rule"] in html and html.count("data:image/png;base64,") == 3

@@ -71,10 +71,14 @@ def render_report(res: Results) -> str:
 
 
 def write_report(directory: str | Path, output: str | Path | None = None) -> Path:
-    """Render the report of a results directory and write it atomically."""
-    res = load_results(directory)
+    """Render the report of a results directory (a run, a comparison or an optimisation); write it atomically."""
+    from leanflow.report.optimise_report import is_optimisation_dir, render_optimisation_report
+
     path = Path(output) if output else Path(directory) / "report.html"
-    html = render_report(res)
+    if is_optimisation_dir(Path(directory)):
+        html = render_optimisation_report(Path(directory))
+    else:
+        html = render_report(load_results(directory))
     atomic_write(path, lambda p: p.write_text(html, encoding="utf-8"))
     return path
 
