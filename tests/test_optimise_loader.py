@@ -40,7 +40,7 @@ def _load(tmp_path: Path, text: str):
 def test_the_shipped_study_loads() -> None:
     lo = load_optimisation(STUDY)
     assert set(lo.opt.families) == {"flow_optimised", "resource_optimised"}
-    assert lo.opt.budget.headcount == 14
+    assert lo.opt.budget.cost == 1_680_000
 
 
 def test_a_headcount_budget_keeps_the_mixes_that_sum_to_it(tmp_path: Path) -> None:
