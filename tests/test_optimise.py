@@ -135,3 +135,42 @@ def test_probability_of_correct_selection_on_the_line() -> None:
         correct += result.best == 0 and not result.truncated
     lower = stats.beta.ppf(0.05, correct, macro - correct + 1) if correct else 0.0
     assert lower >= 0.95, f"{correct}/{macro} correct, lower bound {lower:.3f}"
+
+
+def test_the_same_selection_on_dask_and_on_one_process(tmp_path: Path) -> None:
+    """Same seed, same selection and the same numbers, whatever the executor and the number of workers."""
+    distributed = pytest.importorskip("dask.distributed")
+    from leanflow.experiment.optimise import optimise
+    from leanflow.experiment.optimise_outputs import write_outputs
+    from leanflow.scenario.optimise_loader import load_optimisation
+
+    (tmp_path / "s.yaml").write_text(STUDY)
+    loaded = load_optimisation(tmp_path / "s.yaml")
+    write_outputs(optimise(loaded, tmp_path / "one", jobs=1))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c:
+        write_outputs(optimise(loaded, tmp_path / "dask", scheduler=c.scheduler_address))
+    for name in ("selection.json", "best.csv", "frontier.csv", "best.yaml"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "dask" / name).read_text(), name
+    one = pd.read_parquet(tmp_path / "one" / "candidates.parquet")
+    assert one.equals(pd.read_parquet(tmp_path / "dask" / "candidates.parquet"))
+
+
+def test_killed_mid_run_it_resumes_to_the_same_answer(tmp_path: Path, study: Path) -> None:
+    """kill -9 once some tasks are on disk; the same command finishes the job with the uninterrupted answer."""
+    import signal
+    import time
+
+    (tmp_path / "study.yaml").write_text(STUDY)
+    proc = subprocess.Popen([sys.executable, "-m", "leanflow.cli", "optimise", "study.yaml", "-j", "2", "-o", "out"],
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    evaluations = tmp_path / "out" / "evaluations"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and len(list(evaluations.glob("*.json"))) < 3:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp_path / "out" / "selection.json").exists(), "finished before the kill: the test proves nothing"
+    done = _cli("optimise", "study.yaml", "-j", "2", "-o", "out", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for name in ("selection.json", "best.csv"):
+        assert (tmp_path / "out" / name).read_text() == (study / "out" / name).read_text(), name
