@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -74,6 +75,27 @@ def _call(fn: Callable[[Any, Any], Any], task: Any) -> Any:
     return fn(task, _SHARED)
 
 
+_POOL: tuple[Any, ProcessPoolExecutor] | None = None  # a pool kept across run_points calls (see shared_pool)
+
+
+@contextmanager
+def shared_pool(shared: Any, jobs: int | None = None) -> Iterator[None]:
+    """Within the block, every ``run_points`` call with this ``shared`` reuses one process pool: many small
+    batches (a sequential selection) then pay the workers' start-up once, not once per batch."""
+    global _POOL
+    workers = max(1, jobs or default_jobs())
+    if workers == 1:
+        yield
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_install, initargs=(shared,))
+    _POOL = (shared, pool)
+    try:
+        yield
+    finally:
+        _POOL = None
+        pool.shutdown()
+
+
 def run_points(
     fn: Callable[[Any, Any], Any],
     tasks: Sequence[Any],
@@ -107,7 +129,11 @@ def run_points(
             run_on_dask(fn, tasks, shared, scheduler, done)
         else:
             workers = max(1, min(jobs or default_jobs(), len(tasks) or 1))
-            if workers == 1:
+            if _POOL is not None and _POOL[0] is shared:
+                futures = {_POOL[1].submit(_call, fn, task): task for task in tasks}
+                for fut in as_completed(futures):
+                    done(futures[fut], fut.result())
+            elif workers == 1:
                 for task in tasks:
                     done(task, fn(task, shared))
             else:

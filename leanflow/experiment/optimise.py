@@ -10,6 +10,7 @@ configurations then meet on fresh seeds in an ordinary run (``best.yaml``).
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import numpy as np
 
 from leanflow.errors import LeanflowError
 from leanflow.experiment.candidates import CandidateShared, CandidateStore, CandidateTask, run_candidate
-from leanflow.experiment.executor import run_points
+from leanflow.experiment.executor import run_points, shared_pool
 from leanflow.experiment.selection import Selection, select_best
 from leanflow.scenario.configurations import apply, feasible, space_size, spend
 from leanflow.scenario.optimise_loader import LoadedOptimisation
@@ -93,8 +94,9 @@ def optimise(
     study = Study(loaded, outputs, CandidateStore(directory, outputs))
     study.resumed = study.store.open(loaded.sha256, force, loaded.file)
     evaluator = Evaluator(study, jobs, scheduler)
-    for family in opt.families:
-        study.families[family] = _family(study, evaluator, family)
+    with nullcontext() if scheduler else shared_pool(evaluator.shared, jobs):
+        for family in opt.families:
+            study.families[family] = _family(study, evaluator, family)
     return study
 
 
