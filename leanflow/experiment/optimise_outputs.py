@@ -202,7 +202,10 @@ def summary_lines(study: Study) -> list[str]:
             continue
         sel = fr.selection
         values = ", ".join(f"{k}={v}" for k, v in fr.configs[fr.best].items())
-        lines.append(f"{family}: best {values}; {metric} {sel.means[sel.best]:,.6g} (mean of its replications)")
+        n = study.store.replications(family, fr.best)
+        mean, low, high = _ci(study.store.matrix(family, [fr.best], 0, n, metric)[0])
+        lines.append(f"{family}: best {values}; {metric} {mean:,.6g} (90% CI {low:,.6g} .. {high:,.6g}, "
+                     f"{n} replications, as in best.csv)")  # fmt: skip
         found = f" (the best of {len(fr.configs)} a search simulated)" if fr.searched else ""
         lines.append(f"  {len(fr.candidates)} candidates{found}, {fr.over_budget} over budget skipped, "
                      f"{len(fr.candidates) - len(fr.eligible)} outside the constraints, {sel.screened_out} screened "
