@@ -63,3 +63,45 @@ def test_report_opens_cleanly_in_chromium(page, report: Path, tmp_path: Path) ->
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 50_000
+
+
+@pytest.fixture(scope="module")
+def optimisation_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An optimisation of the two-station line (two families, a small win map) and its report."""
+    d = tmp_path_factory.mktemp("opt")
+    line = ROOT / "tests" / "data" / "two_role_line.yaml"
+    (d / "s.yaml").write_text(f"""\
+name: line map
+base: {line}
+objective: {{metric: cycle_mean, goal: minimise}}
+budget: {{headcount: 6}}
+families:
+  line: {{roles.cutters.headcount: {{low: 2, high: 3}}, roles.welders.headcount: {{low: 3, high: 4}}}}
+  pooled: {{policy.priority: [fifo, latest_stage_first]}}
+selection: {{indifference: 0.0167, first_stage: 6, max_replications: 30, batch: 4}}
+verdict_replications: 4
+uncertainties: {{market.sources.inbound.per_week: {{low: 100, high: 160}}}}
+design: {{kind: latin_hypercube, n: 5, seed: 2}}
+winmap_replications: 3
+""")
+    for args in (["optimise", "s.yaml", "-o", "out"], ["report", "out"]):
+        proc = subprocess.run([sys.executable, "-m", "leanflow.cli", *args], cwd=d, capture_output=True, text=True,
+                              timeout=600)  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+    return d / "out" / "report.html"
+
+
+def test_optimisation_report_opens_cleanly_in_chromium(page, optimisation_report: Path) -> None:
+    errors: list[str] = []
+    network: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: network.append(r.url) if not r.url.startswith(("file:", "data:")) else None)
+    page.goto(optimisation_report.as_uri(), wait_until="load")
+    assert errors == [] and network == [], (errors, network)
+    images = page.locator("img")
+    assert images.count() == 3
+    for i in range(3):
+        assert images.nth(i).evaluate("el => el.complete && el.naturalWidth > 0"), f"image {i} did not load"
+    assert "Best against best" in page.locator("h1").inner_text()
+    assert page.locator("table tbody tr").count() == 2  # one row per family
