@@ -12,19 +12,15 @@ import hashlib
 import itertools
 from dataclasses import dataclass
 from os import PathLike
-from pathlib import Path as FilePath
 from typing import Any
-
-from pydantic import ValidationError
 
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.scenario.configurations import apply, configurations, levels, space_size, spend
-from leanflow.scenario.loader import load_scenario_text, pydantic_problems
 from leanflow.scenario.optimise_schema import Optimisation
 from leanflow.scenario.references import did_you_mean
 from leanflow.scenario.schema import Scenario
-from leanflow.scenario.sweep_loader import known_outputs, try_changes
-from leanflow.scenario.yaml_source import LineMap, format_path, line_for, read_text, read_yaml_text_lenient
+from leanflow.scenario.sweep_loader import known_outputs, load_with_base, try_changes
+from leanflow.scenario.yaml_source import LineMap, format_path, line_for
 
 MAX_SPACE = 10_000_000  # combinations a family may have before it is refused (checked without enumerating)
 
@@ -57,27 +53,11 @@ def is_optimisation_file(data: Any) -> bool:
 
 def load_optimisation(path: str | PathLike[str]) -> LoadedOptimisation:
     """Load and validate an optimisation file and its base scenario; raise ScenarioError with every error."""
-    name = str(path)
-    text = read_text(path)
-    data, lines, errors = read_yaml_text_lenient(text, name)
-    try:
-        opt = Optimisation.model_validate(data)
-    except ValidationError as exc:
-        problems = pydantic_problems(exc, data, Optimisation)
-        errors += [LocatedError(name, line_for(lines, p), format_path(p), m) for p, m in problems]
-        raise ScenarioError(sorted(errors, key=lambda e: e.line)) from None
-    if errors:
-        raise ScenarioError(errors)
-    base_file = FilePath(path).parent / opt.base
-    if not base_file.is_file():
-        raise ScenarioError([LocatedError(name, line_for(lines, ("base",)), "base", f"no scenario file {base_file}")])
-    base_text = read_text(base_file)
-    base = load_scenario_text(base_text, str(base_file))
-    base_data, _, _ = read_yaml_text_lenient(base_text, str(base_file))
-    problems = list(_check(opt, base, base_data, name, lines))
+    f = load_with_base(path, Optimisation)
+    problems = list(_check(f.parsed, f.base, f.base_data, f.name, f.lines))
     if problems:
         raise ScenarioError(problems)
-    return LoadedOptimisation(opt, name, str(base_file), base_data, base, (text, base_text))
+    return LoadedOptimisation(f.parsed, f.name, f.base_file, f.base_data, f.base, f.texts)
 
 
 def _check(opt: Optimisation, base: Scenario, base_data: dict, name: str, lines: LineMap):

@@ -12,9 +12,9 @@ import hashlib
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path as FilePath
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.metrics.catalog import FIXED, PREFIXED
@@ -24,6 +24,21 @@ from leanflow.scenario.references import check_references, did_you_mean
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.sweep_schema import Sweep
 from leanflow.scenario.yaml_source import LineMap, format_path, line_for, read_text, read_yaml_text_lenient
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class BaseFile(Generic[ModelT]):
+    """A validated file and the base scenario it names, before its own cross-checks."""
+
+    parsed: ModelT
+    name: str
+    lines: LineMap
+    base_file: str
+    base_data: dict[str, Any]
+    base: Scenario
+    texts: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -60,29 +75,36 @@ def is_sweep_file(path: str | PathLike[str]) -> bool:
     return isinstance(data, dict) and "base" in data and "market" not in data
 
 
-def load_sweep(path: str | PathLike[str]) -> LoadedSweep:
-    """Load and validate a sweep file and its base scenario; raise ScenarioError with every error."""
+def load_with_base(path: str | PathLike[str], model: type[ModelT]) -> BaseFile[ModelT]:
+    """Read a file that names a ``base`` scenario (a sweep, an optimisation): validate it against ``model``,
+    then load the base scenario beside it; raise ScenarioError with every located error."""
     name = str(path)
     text = read_text(path)
     data, lines, errors = read_yaml_text_lenient(text, name)
     try:
-        sweep = Sweep.model_validate(data)
+        parsed = model.model_validate(data)
     except ValidationError as exc:
-        problems = pydantic_problems(exc, data, Sweep)
+        problems = pydantic_problems(exc, data, model)
         errors += [LocatedError(name, line_for(lines, p), format_path(p), m) for p, m in problems]
         raise ScenarioError(sorted(errors, key=lambda e: e.line)) from None
     if errors:
         raise ScenarioError(errors)
-    base_file = FilePath(path).parent / sweep.base
+    base_file = FilePath(path).parent / parsed.base
     if not base_file.is_file():
         raise ScenarioError([LocatedError(name, line_for(lines, ("base",)), "base", f"no scenario file {base_file}")])
     base_text = read_text(base_file)
     base = load_scenario_text(base_text, str(base_file))
     base_data, _, _ = read_yaml_text_lenient(base_text, str(base_file))
-    problems = list(_check(sweep, base, base_data, name, lines))
+    return BaseFile(parsed, name, lines, str(base_file), base_data, base, (text, base_text))
+
+
+def load_sweep(path: str | PathLike[str]) -> LoadedSweep:
+    """Load and validate a sweep file and its base scenario; raise ScenarioError with every error."""
+    f = load_with_base(path, Sweep)
+    problems = list(_check(f.parsed, f.base, f.base_data, f.name, f.lines))
     if problems:
         raise ScenarioError(problems)
-    return LoadedSweep(sweep, name, str(base_file), base_data, base, (text, base_text))
+    return LoadedSweep(f.parsed, f.name, f.base_file, f.base_data, f.base, f.texts)
 
 
 def _check(sweep: Sweep, base: Scenario, base_data: dict, name: str, lines: LineMap):
