@@ -19,22 +19,24 @@ LINE = Path(__file__).resolve().parent / "data" / "two_role_line.yaml"
 def test_boundary_finds_one_threshold() -> None:
     df = pd.DataFrame({"a.half_life": np.linspace(1, 48, 20), "b.skill": np.linspace(1.3, 1.0, 20)})
     wins = df["a.half_life"].to_numpy() < 9.5
-    rule, accuracy = boundary(df, list(df), wins, "flow")
+    rule, accuracy, cuts = boundary(df, list(df), wins, "flow")
     assert accuracy == 1.0 and rule.startswith("flow wins when") and "under" in rule
+    assert len(cuts) == 1 and cuts[0]["factor"] == "a.half_life" and 9.0 < cuts[0]["threshold"] < 10.0
 
 
 def test_boundary_joins_two_conditions_with_or() -> None:
     rng = np.random.default_rng(3)
     df = pd.DataFrame({"x.speed": rng.uniform(0, 10, 60), "y.skill": rng.uniform(1, 1.5, 60)})
     wins = (df["x.speed"] < 3).to_numpy() | (df["y.skill"] > 1.4).to_numpy()
-    rule, accuracy = boundary(df, list(df), wins, "flow")
+    rule, accuracy, cuts = boundary(df, list(df), wins, "flow")
     assert accuracy == 1.0 and " or " in rule, rule
+    assert {c["factor"] for c in cuts} == {"x.speed", "y.skill"}
 
 
 def test_boundary_when_one_side_always_wins() -> None:
     df = pd.DataFrame({"x.speed": [1.0, 2.0]})
     assert boundary(df, ["x.speed"], np.array([False, False]), "flow") == ("flow wins nowhere in the mapped space",
-                                                                           1.0)  # fmt: skip
+                                                                           1.0, [])  # fmt: skip
 
 
 def test_pareto_keeps_only_undominated_points() -> None:

@@ -77,6 +77,7 @@ class WinMap:
     shares: dict[str, float]  # share of points each plan wins on the mean difference
     rule: str  # the boundary as a sentence
     accuracy: float  # share of points the rule classifies right
+    cuts: list[dict[str, Any]]  # the rule's thresholds, {"factor", "threshold"}, for the chart
 
 
 def analyse_winmap(rows: pd.DataFrame, study: Study, confidence: float = 0.90) -> WinMap:
@@ -102,34 +103,36 @@ def analyse_winmap(rows: pd.DataFrame, study: Study, confidence: float = 0.90) -
     df = pd.DataFrame(table)
     wins = (df["difference"] > 0).to_numpy()
     shares = {challenger: float(wins.mean()), baseline: float(1 - wins.mean())}
-    rule, accuracy = boundary(df, factors, wins, challenger)
-    return WinMap(df, baseline, challenger, shares, rule, accuracy)
+    rule, accuracy, cuts = boundary(df, factors, wins, challenger)
+    return WinMap(df, baseline, challenger, shares, rule, accuracy, cuts)
 
 
-def boundary(df: pd.DataFrame, factors: list[str], wins: np.ndarray, challenger: str) -> tuple[str, float]:
+def boundary(df: pd.DataFrame, factors: list[str], wins: np.ndarray,
+             challenger: str) -> tuple[str, float, list[dict[str, Any]]]:
     """The simplest rule of one threshold, or two joined by or/and, that best predicts where the challenger
-    wins; as a sentence, with the share of points it gets right."""
+    wins; as a sentence, with the share of points it gets right and its cuts (factor, threshold) to draw."""
     if wins.all() or not wins.any():
         return (f"{challenger} wins everywhere in the mapped space" if wins.all()
-                else f"{challenger} wins nowhere in the mapped space"), 1.0  # fmt: skip
+                else f"{challenger} wins nowhere in the mapped space"), 1.0, []  # fmt: skip
     conditions = []
     for f in factors:
         x = df[f].to_numpy(dtype=float)
         cuts = np.unique(x)
         for t in (cuts[:-1] + cuts[1:]) / 2:
-            conditions.append((f"{_name(f)} is under {t:.3g}", x < t))
-            conditions.append((f"{_name(f)} is over {t:.3g}", x > t))
+            cut = {"factor": f, "threshold": float(t)}
+            conditions.append((f"{_name(f)} is under {t:.3g}", x < t, cut))
+            conditions.append((f"{_name(f)} is over {t:.3g}", x > t, cut))
     best = max(conditions, key=lambda c: (c[1] == wins).mean())
-    text, acc = best[0], float((best[1] == wins).mean())
+    text, acc, drawn = best[0], float((best[1] == wins).mean()), [best[2]]
     if acc < 1.0 and len(factors) > 1:
-        for (ta, a), (tb, b) in itertools.combinations(conditions, 2):
-            if ta.split(" is ")[0] == tb.split(" is ")[0]:
+        for (ta, a, ca), (tb, b, cb) in itertools.combinations(conditions, 2):
+            if ca["factor"] == cb["factor"]:
                 continue
             for joiner, both in (("or", a | b), ("and", a & b)):
                 score = float((both == wins).mean())
                 if score > acc + 1e-12:
-                    text, acc = f"{ta} {joiner} {tb}", score
-    return f"{challenger} wins when {text}", acc
+                    text, acc, drawn = f"{ta} {joiner} {tb}", score, [ca, cb]
+    return f"{challenger} wins when {text}", acc, drawn
 
 
 def _name(path: str) -> str:
@@ -146,7 +149,8 @@ def write_winmap(study: Study, jobs: int | None, scheduler: str | None) -> list[
     d = study.store.directory
     atomic_write(d / "winmap.parquet", lambda p: wm.table.to_parquet(p, index=False))
     summary = {"baseline": wm.baseline, "challenger": wm.challenger, "shares": wm.shares, "rule": wm.rule,
-               "rule_accuracy": wm.accuracy, "points": len(wm.table), "replications": opt.winmap_replications,
+               "rule_accuracy": wm.accuracy, "rule_cuts": wm.cuts, "points": len(wm.table),
+               "replications": opt.winmap_replications,
                "difference": f"{wm.challenger} - {wm.baseline}, {opt.objective.metric}, positive: "
                f"{wm.challenger} better"}  # fmt: skip
     atomic_write(d / "winmap.json", lambda p: p.write_text(json.dumps(summary, indent=2) + "\n"))

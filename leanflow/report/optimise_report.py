@@ -96,6 +96,11 @@ def winmap_chart(table: pd.DataFrame, summary: dict[str, Any]) -> Figure:
     for winner, rows in table.groupby("winner"):
         idx = rows.index.to_numpy()
         ax.scatter(x[idx], y[idx], s=60, color=colours.get(winner, "#9aa5b1"), label=str(winner))
+    lines = {factors[0]: ax.axvline, **({factors[1]: ax.axhline} if len(factors) > 1 else {})}
+    drawn = [c for c in summary.get("rule_cuts", []) if c["factor"] in lines]  # the boundary, dashed
+    for k, cut in enumerate(drawn):
+        lines[cut["factor"]](cut["threshold"], color="#4a5568", linestyle="--", linewidth=1.2,
+                             label="boundary" if k == 0 else None)  # fmt: skip
     ax.set_xlabel(factors[0])
     ax.set_ylabel(factors[1] if len(factors) > 1 else "paired difference")
     ax.set_title(summary["rule"], fontsize=10)
