@@ -25,7 +25,7 @@ def mean_ci(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float
 def describe(summary: pd.DataFrame, metrics: list[str], confidence: float = CONFIDENCE) -> pd.DataFrame:
     """Per plan and metric: mean, CI of the mean, and the 5th/95th percentile across replications."""
     rows = []
-    for plan, group in summary.groupby("plan", sort=False):
+    for plan, group in summary.groupby("plan", sort=False, observed=False):
         for metric in metrics:
             x = group[metric].to_numpy(dtype=float)
             mean, lo, hi = mean_ci(x, confidence)
