@@ -344,13 +344,12 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as e:
         sys.exit(e.exit_code)
-    except Exception as e:  # click usage errors and friends
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
+    except Exception as e:  # click usage errors and friends: typer may bundle its own click, so match by name
+        kinds = {c.__name__ for c in type(e).__mro__}
+        if "ClickException" in kinds:
+            e.show()  # type: ignore[attr-defined]
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
+        if "Abort" in kinds:
             sys.exit(1)
         raise
     sys.exit(rc if isinstance(rc, int) else 0)
