@@ -326,6 +326,20 @@ def _analyze(directory: Path) -> None:
         out.print(line, markup=False, highlight=False)
 
 
+@app.command("import")
+def import_command(
+    export: Annotated[Path, typer.Argument(help="Opportunity export (CSV).")],
+    mapping: Annotated[Path, typer.Option("--mapping", help="Mapping YAML, or shipped: maven, salesforce, hubspot.")],
+    history: Annotated[list[Path] | None, typer.Option("--history", help="Stage-history CSV (repeatable).")] = None,
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the table: .parquet or .csv.")] = None,
+) -> None:
+    """Read a CRM opportunity export into one canonical table; print what was kept, dropped and why."""
+    from leanflow.crm.importer import run_import
+
+    for line in run_import(export, mapping, history, output):
+        out.print(line, markup=False, highlight=False)
+
+
 @app.command()
 def version() -> None:
     """Print the leanflow version."""

@@ -91,7 +91,7 @@ def test_validate_broken_copies_print_located_errors(tmp_path: Path) -> None:
 
 
 def test_validate_shipped_scenarios_ok() -> None:
-    files = sorted(str(p) for p in (ROOT / "scenarios").rglob("*.yaml"))
+    files = sorted(str(p) for p in (ROOT / "scenarios").rglob("*.yaml") if "mappings" not in p.parts)
     proc = leanflow("validate", *files)
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
