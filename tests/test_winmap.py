@@ -46,6 +46,14 @@ def test_pareto_keeps_only_undominated_points() -> None:
     assert pareto(objective, cycle, cost).tolist() == [True, True, False, False]
 
 
+def test_pareto_counts_a_missing_cycle_time_as_the_worst() -> None:
+    """A design that won nothing has no p85 cycle time; it must not reach the frontier through NaN."""
+    objective = np.array([10.0, 0.0, np.nan])
+    cycle = np.array([5.0, np.nan, np.nan])
+    cost = np.array([1.0, 1.0, 1.0])
+    assert pareto(objective, cycle, cost).tolist() == [True, False, False]
+
+
 def test_the_map_end_to_end(tmp_path: Path) -> None:
     """Two families of the line (specialists vs one pooled crew) mapped over the arrival rate."""
     (tmp_path / "s.yaml").write_text(f"""\

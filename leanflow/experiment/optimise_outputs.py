@@ -131,8 +131,8 @@ def best_yaml(study: Study) -> str:
 
 def pareto(objective: np.ndarray, cycle: np.ndarray, cost: np.ndarray) -> np.ndarray:
     """Which points no other point dominates: objective at least as high, cycle and cost at least as low,
-    and strictly better in one."""
-    pts = np.column_stack([-objective, cycle, cost])  # all to minimise
+    and strictly better in one. A missing value (no deal won, so no cycle time) counts as the worst."""
+    pts = np.nan_to_num(np.column_stack([-objective, cycle, cost]), nan=np.inf)  # all to minimise
     keep = np.ones(len(pts), dtype=bool)
     for i in range(len(pts)):
         others = np.delete(pts, i, axis=0)
