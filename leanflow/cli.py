@@ -341,6 +341,24 @@ def import_command(
 
 
 @app.command()
+def calibrate(
+    export: Annotated[Path, typer.Argument(help="Opportunity export (CSV).")],
+    mapping: Annotated[str, typer.Option("--mapping", help="Mapping YAML, or shipped: maven, salesforce, hubspot.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The calibrated scenario (.yaml).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Use only data before this day: YYYY-MM-DD.")] = None,
+    history: Annotated[list[Path] | None, typer.Option("--history", help="Stage-history CSV (repeatable).")] = None,
+    diagnostics: Annotated[Path | None, typer.Option("--diagnostics", help="Directory for diagnostics.html.")] = None,
+    replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications of the check.")] = 20,
+    jobs: Jobs = None,
+) -> None:
+    """Fit a scenario (one plan, as_is) to a CRM export; check that it reproduces the data."""
+    from leanflow.crm.calibrate_command import run_calibrate
+
+    say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
+    run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say)
+
+
+@app.command()
 def version() -> None:
     """Print the leanflow version."""
     out.print(__version__)

@@ -1,0 +1,76 @@
+"""The calibrate command: check the outputs, read the export, fit, write the scenario, check it reproduces the data."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from leanflow.errors import LeanflowError
+
+
+def parse_as_of(text: str | None) -> date | None:
+    """The --as-of date, or a clear error."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise LeanflowError(f"--as-of: '{text}' is not a date (YYYY-MM-DD)") from None
+
+
+def check_directory(path: Path, option: str) -> None:
+    """Raise LeanflowError unless files could be made in ``path`` (created later if missing)."""
+    if path.exists() and not path.is_dir():
+        raise LeanflowError(f"{option} {path}: is a file, not a directory")
+    parent = path
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as exc:
+        raise LeanflowError(f"{option} {path}: cannot write there ({parent}: {exc.strerror})") from None
+
+
+def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[Path] | None, output: Path,
+                  diagnostics: Path | None, replications: int, jobs: int | None,
+                  say: Callable[[str], None]) -> None:  # fmt: skip
+    """Calibrate ``export`` into ``output``; say the fits and whether the scenario reproduces the data."""
+    from leanflow.crm.importer import check_output, read_export
+
+    day = parse_as_of(as_of)
+    check_output(output, (".yaml", ".yml"))
+    if diagnostics is not None:
+        check_directory(diagnostics, "--diagnostics")
+    from leanflow.crm.calibrate import calibrate, summary_lines
+    from leanflow.crm.reproduce import reproduce
+    from leanflow.crm.scenario_yaml import write_scenario
+    from leanflow.scenario import load_scenario
+
+    imported = read_export(export, mapping, history)
+    cal = calibrate(imported, day)
+    for line in summary_lines(cal):
+        say(line)
+    write_scenario(cal, output)
+    load_scenario(output)  # the file as written must load, exactly as `leanflow run` loads it
+    say(f"wrote {output}; run it: leanflow run {output}")
+    check = reproduce(cal, replications, jobs)
+    say(f"does it reproduce the data? ({replications} replications of the measured year)")
+    for line in check.lines():
+        say(line)
+    table = check.table.set_index("metric")
+    for outcome in ("won", "lost"):
+        window, cohort = (table.loc[f"median {outcome} cycle, days ({k})"] for k in ("closed in window",
+                                                                                    "cohort estimate"))
+        if window.data_low > cohort.data_high or window.data_high < cohort.data_low:
+            say(f"note: the export's own two estimates of the {outcome} cycle disagree (deals closed in the window "
+                "against the cohort estimate): the cycle or the arrival rate changed over the window, and a "
+                "stationary model can match only one; it was fitted to the cohort estimate")  # fmt: skip
+    if diagnostics is not None:
+        from leanflow.report.diagnostics import write_diagnostics
+
+        say(f"diagnostics: {write_diagnostics(cal, check, diagnostics)}")
+    off = [r.metric for r in check.table.itertuples() if not r.ok]
+    say("the calibrated scenario reproduces every figure" if not off else f"differs on: {'; '.join(off)}")
