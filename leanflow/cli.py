@@ -340,6 +340,40 @@ def import_command(
         out.print(line, markup=False, highlight=False)
 
 
+@app.command("forecast")
+def forecast_command(
+    file: Annotated[Path, typer.Argument(help="Scenario file.")],
+    start: Annotated[str, typer.Option("--from", help="First day of the forecast (time 0): YYYY-MM-DD.")],
+    until: Annotated[str, typer.Option("--until", help="Day the forecast ends (not included): YYYY-MM-DD.")],
+    pipeline: Annotated[Path | None, typer.Option(help="CSV of open deals (default: initial_pipeline).")] = None,
+    target: Annotated[float | None, typer.Option("--target", min=0, help="Won revenue to reach by --until.")] = None,
+    replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications.")] = 200,
+    plans: Annotated[list[str] | None, typer.Option("--plan", help="Plan to forecast (repeatable).")] = None,
+    seed: Seed = None,
+    jobs: Jobs = None,
+    overrides: SetOption = None,
+    output: Output = None,
+) -> None:
+    """Forecast won revenue and deals from today's pipeline, per plan: P10/P50/P90 by week and P(target)."""
+    from leanflow.experiment.forecast import forecast, parse_day
+
+    first, last = parse_day(start, "--from"), parse_day(until, "--until")  # a typo fails before the heavy imports
+    from leanflow.report.forecast_report import console_table, flag_lines, writable, write_forecast
+    from leanflow.scenario import load_scenario
+    from leanflow.scenario.pipeline import read_pipeline
+
+    scenario = load_scenario(file, _with_seed(overrides, seed))
+    deals = read_pipeline(pipeline, scenario) if pipeline is not None else None
+    target_dir = writable(output or Path("results") / f"{file.stem}-forecast")
+    err.print(f"leanflow {__version__}: forecast {scenario.name}, {first} to {last}", markup=False, highlight=False)
+    fc = forecast(scenario, deals, first, last, replications, None, plans, jobs, target)
+    out.print(console_table(fc))
+    for line in flag_lines(fc):
+        out.print(line, markup=False, highlight=False)
+    write_forecast(fc, target_dir)
+    out.print(f"forecast: {target_dir}/", markup=False, highlight=False)
+
+
 @app.command()
 def calibrate(
     export: Annotated[Path, typer.Argument(help="Opportunity export (CSV).")],

@@ -55,6 +55,13 @@ FIXED = [
     ("headcount", "people present (time-avg)", "number", "cost"),
     ("cost_per_year", "cost of the people present / year", "money", "cost"),
     ("revenue_per_cost", "won revenue / unit cost (per year)", "number", "cost"),
+    ("initial_deals", "today's pipeline: open deals at time 0", "count", "today's pipeline"),
+    ("initial_old", "today's pipeline: older than the model's paths (flagged)", "count", "today's pipeline"),
+    ("initial_unmatched", "today's pipeline: no path matched their age", "count", "today's pipeline"),
+    ("initial_expired", "today's pipeline: older than max_age_days (stale at 0)", "count", "today's pipeline"),
+    ("initial_won", "today's pipeline: won", "count", "today's pipeline"),
+    ("initial_won_revenue", "today's pipeline: won revenue", "money", "today's pipeline"),
+    ("initial_open_end", "today's pipeline: still open at horizon", "count", "today's pipeline"),
 ]
 
 PREFIXED = [

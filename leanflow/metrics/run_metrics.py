@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from leanflow.metrics.initial import initial_metrics
 from leanflow.metrics.intervals import overlap, ratio
 from leanflow.metrics.people import role_metrics
 from leanflow.metrics.pipeline import closed_in, loss_metrics, pipeline_metrics
@@ -77,6 +78,8 @@ def run_metrics(rd: RunData) -> dict[str, float]:
     m.update(_velocity(rd, lo, hi))
     m.update(pipeline_metrics(rd, lo, hi))
     m.update(loss_metrics(rd, lo, hi))
+    if rd.scenario.initial_pipeline is not None:
+        m.update(initial_metrics(rd, lo, hi))
     yearly = m["won_revenue_per_week"] * DAYS_PER_YEAR / 7.0
     m["revenue_per_seller_year"] = ratio(yearly, m["headcount"])
     m["revenue_per_cost"] = ratio(yearly, m["cost_per_year"])
@@ -108,6 +111,9 @@ def _velocity(rd: RunData, lo: float, hi: float) -> dict[str, float]:
     weeks = (hi - lo) / 7.0
     gates = [i for i, st in enumerate(rd.scenario.process.stages) if st.gate is not None]
     since = rd.done[:, gates[-1]] if gates else c["created"]
+    if gates and rd.scenario.initial_pipeline is not None:
+        # today's deals past the gate passed it before time 0: opportunities since their creation
+        since = np.where(np.isnan(since) & (c["initial"] > 0), c["created"], since)
     end = np.where(np.isnan(c["closed"]), rd.horizon, c["closed"])
     opp = (c["qualified"] == 1) & ~np.isnan(since)
     closed_opp = opp & closed_in(rd, lo, hi)

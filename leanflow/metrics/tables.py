@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from leanflow.model.records import OUTCOMES, STATES, Records
+from leanflow.model.records import INITIAL, OUTCOMES, STATES, Records
 from leanflow.scenario.schema import Scenario
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ def deals_table(rd: RunData) -> pd.DataFrame:
         "plan": pd.Categorical.from_codes(np.zeros(len(c["deal_id"]), dtype=np.int8), [rd.plan]),
         "replication": np.full(len(c["deal_id"]), rd.replication, dtype=np.int32),
         "deal_id": c["deal_id"],
-        "source": pd.Categorical.from_codes(c["source"], list(sc.market.sources)),
+        "source": pd.Categorical.from_codes(c["source"], list(sc.market.sources)),  # today's pipeline: none
         "segment": pd.Categorical.from_codes(c["segment"], list(sc.market.segments)),
         "value": c["value"],
         "fit": c["fit"],
@@ -104,6 +104,7 @@ def deals_table(rd: RunData) -> pd.DataFrame:
         "queue_days": c["queue_days"],
         "buyer_days": c["buyer_days"],
         "blocked_days": c["blocked_days"],
+        "initial": pd.Categorical.from_codes(c["initial"], list(INITIAL)),  # new, or how today's deal was placed
     }
     for s, name in enumerate(rd.stages):
         columns[f"enter_{name}"] = rd.enter[:, s]

@@ -19,6 +19,7 @@ from leanflow.errors import SimulationError
 from leanflow.model.desk import Desk
 from leanflow.model.leads import LeadFactory, poisson_arrivals
 from leanflow.model.people import Workforce
+from leanflow.model.pipeline_start import BUYER_LEFT, place_pipeline
 from leanflow.model.prospecting import TargetMarket, prospector
 from leanflow.model.records import (
     ADMISSION,
@@ -83,6 +84,8 @@ class Funnel:
         self.returning = (
             [LeadFactory(sc, rep, name, f"{name}:recycled") for name in self.source_names] if self.recycle else []
         )
+        if sc.initial_pipeline is not None:  # today's deals first: they hold their slots and owners at time 0
+            place_pipeline(self, sc.initial_pipeline, rep)
         self._start_sources(rep)
         self.people.start()
 
@@ -168,9 +171,13 @@ class Funnel:
 
     # ------------------------------------------------------------ the deal
 
-    def _deal(self, d: Deal, conwip_slot: bool) -> Generator:
+    def _deal(self, d: Deal, conwip_slot: bool, first: int = 0, phase: int = 0) -> Generator:
         """One deal's life. Each wait that is not granted at once yields an event whose value is ``False``
-        if the deal went stale waiting (the staleness clock expired it)."""
+        if the deal went stale waiting (the staleness clock expired it).
+
+        A deal of today's pipeline resumes at stage ``first``, already holding its slot and owners: still to be
+        worked (``phase`` WORK_LEFT: ``d.eff`` holds the effort left) or waiting for the buyer (BUYER_LEFT:
+        ``d.buy`` holds the wait left); see ``leanflow.model.pipeline_start``."""
         env = self.env
         clock, stale_after = self.clock, self.stale_after
         if self.conwip is not None and not conwip_slot:
@@ -181,79 +188,84 @@ class Funnel:
                 if (yield req) is False:
                     return self._close(d, STALE, False, None)
             conwip_slot = True
-        held_slot: Desk | None = None
+        held_slot: Desk | None = self.stages[first].wip if phase else None
         ready = d.created
+        if phase:
+            ready = d.times[self.stages[first].start_at] if phase == BUYER_LEFT else env.now
         base = d.base
         switch_cost, timeout, people = self.switch_cost, env.timeout, self.people
-        for st in self.stages:
+        for st in self.stages[first:] if first else self.stages:
             s = st.index
-            if st.wip is not None:
-                req = st.wip.request()
+            team = st.team
+            ti = st.team_index
+            if not phase:
+                if st.wip is not None:
+                    req = st.wip.request()
+                    if req is not None:
+                        if clock is not None:
+                            clock.watch(req, d.last_contact + stale_after)
+                        if (yield req) is False:
+                            return self._close(d, STALE, conwip_slot, held_slot)
+                    if held_slot is not None:
+                        held_slot.release()
+                    held_slot = st.wip
+                elif held_slot is not None:
+                    held_slot.release()
+                    held_slot = None
+                now = d.times[s] = env.now
+                if st.may_block:
+                    d.blocked += now - ready
+                if st.admits and d.owners[ti] == -1:
+                    ev = team.admit(d, ti, d.asg[base + s])
+                    if ev is not None:
+                        if clock is not None:
+                            clock.watch(ev, d.last_contact + stale_after)
+                        if (yield ev) is False:
+                            return self._close(d, STALE, conwip_slot, held_slot)
+            odds = 1.0
+            if phase != BUYER_LEFT:
+                desk = st.pool or team.desks[d.owners[ti]]
+                priority = st.priority
+                req = desk.request(self._priority(d, s) if priority is None else priority, d)
                 if req is not None:
                     if clock is not None:
                         clock.watch(req, d.last_contact + stale_after)
                     if (yield req) is False:
                         return self._close(d, STALE, conwip_slot, held_slot)
-                if held_slot is not None:
-                    held_slot.release()
-                held_slot = st.wip
-            elif held_slot is not None:
-                held_slot.release()
-                held_slot = None
-            now = d.times[s] = env.now
-            if st.may_block:
-                d.blocked += now - ready
-            team = st.team
-            ti = st.team_index
-            if st.admits and d.owners[ti] == -1:
-                ev = team.admit(d, ti, d.asg[base + s])
-                if ev is not None:
-                    if clock is not None:
-                        clock.watch(ev, d.last_contact + stale_after)
-                    if (yield ev) is False:
-                        return self._close(d, STALE, conwip_slot, held_slot)
-            desk = st.pool or team.desks[d.owners[ti]]
-            priority = st.priority
-            req = desk.request(self._priority(d, s) if priority is None else priority, d)
-            if req is not None:
-                if clock is not None:
-                    clock.watch(req, d.last_contact + stale_after)
-                if (yield req) is False:
-                    return self._close(d, STALE, conwip_slot, held_slot)
-                desk = req.desk  # the deal may have been handed to a colleague's desk while it waited
-            person = team.take(d.owners[ti], d.last_person)
-            now = env.now
-            if s == 0 and self.pulls:
-                self._first_taken()
-            d.times[st.start_at] = now
-            d.person[s] = person
-            hours = d.eff[base + s]
-            odds = 1.0
-            if st.skills is not None or people.ramp_days[person]:
-                hours, learning, ramp, odds = people.effort(st.skills, person, s, hours, now)
-                d.learning_hours += learning
-                d.ramp_hours += ramp
-            if switch_cost:
-                juggled = max(0.0, team.open_per_person(d.owners[ti]) - 1.0)
-                switched = hours * min(self.switch_max, 1.0 + switch_cost * juggled)
-                d.switch_hours += switched - hours
-                hours = switched
-            if st.prospect_switch and people.prospected_last[person]:
-                hours += st.prospect_switch
-                d.switch_hours += st.prospect_switch
-                people.prospected_last[person] = False
-            if d.last_person >= 0 and person != d.last_person:
-                d.handoffs += 1
-                hours += self.handoff_hours
-                d.handoff_hours += self.handoff_hours
-            yield timeout(hours * st.days_per_hour)
-            team.finish(desk, person)
-            d.last_person = person
-            now = d.last_contact = d.times[st.done_at] = env.now
-            if st.gate:
-                if d.fit + st.noise * d.z[base + s] < self.threshold:
-                    return self._close(d, DISQUALIFIED, conwip_slot, held_slot)
-                d.qualified = 1
+                    desk = req.desk  # the deal may have been handed to a colleague's desk while it waited
+                person = team.take(d.owners[ti], d.last_person)
+                now = env.now
+                if s == 0 and self.pulls and not d.initial:  # today's pipeline: no pull signal
+                    self._first_taken()
+                d.times[st.start_at] = now
+                d.person[s] = person
+                hours = d.eff[base + s]
+                if st.skills is not None or people.ramp_days[person]:
+                    hours, learning, ramp, odds = people.effort(st.skills, person, s, hours, now)
+                    d.learning_hours += learning
+                    d.ramp_hours += ramp
+                if switch_cost:
+                    juggled = max(0.0, team.open_per_person(d.owners[ti]) - 1.0)
+                    switched = hours * min(self.switch_max, 1.0 + switch_cost * juggled)
+                    d.switch_hours += switched - hours
+                    hours = switched
+                if st.prospect_switch and people.prospected_last[person]:
+                    hours += st.prospect_switch
+                    d.switch_hours += st.prospect_switch
+                    people.prospected_last[person] = False
+                if d.last_person >= 0 and person != d.last_person:
+                    d.handoffs += 1
+                    hours += self.handoff_hours
+                    d.handoff_hours += self.handoff_hours
+                yield timeout(hours * st.days_per_hour)
+                team.finish(desk, person)
+                d.last_person = person
+                now = d.last_contact = d.times[st.done_at] = env.now
+                if st.gate:
+                    if d.fit + st.noise * d.z[base + s] < self.threshold:
+                        return self._close(d, DISQUALIFIED, conwip_slot, held_slot)
+                    d.qualified = 1
+            phase = 0
             if st.has_buyer:
                 wait = d.buy[base + s]
                 if stale_after is not None and wait >= stale_after:
@@ -293,7 +305,8 @@ class Funnel:
         st = self.stages[s]
         if t[st.done_at] == t[st.done_at]:
             wait = d.buy[d.base + s] if self.stages[s].has_buyer else 0.0
-            return BLOCKED if t[st.done_at] + wait <= self.env.now else BUYER
+            # max: a deal of today's pipeline waiting for the buyer at time 0 holds the wait left from then
+            return BLOCKED if max(t[st.done_at], 0.0) + wait <= self.env.now else BUYER
         if t[st.start_at] == t[st.start_at]:
             return WORKED
         return ADMISSION if st.admits and d.owners[st.team_index] == -1 else QUEUED
@@ -327,7 +340,7 @@ class Funnel:
             held_slot.release()
         if conwip_slot:
             self.conwip.release()
-        if self.pulls and d.times[self.stages[0].start_at] != d.times[self.stages[0].start_at]:
+        if self.pulls and not d.initial and d.times[self.stages[0].start_at] != d.times[self.stages[0].start_at]:
             self._first_taken()  # it left before its first touch
         del self.live[d.id]
         self.records.add(d)

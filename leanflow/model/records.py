@@ -16,6 +16,10 @@ OUTCOMES = ("open", "won", "lost", "stale", "disqualified")
 OPEN, WON, LOST, STALE, DISQUALIFIED = range(5)
 STATES = ("closed", "admission", "queued", "worked", "buyer", "blocked")
 CLOSED, ADMISSION, QUEUED, WORKED, BUYER, BLOCKED = range(6)
+# where a deal comes from: created during the run, or today's pipeline placed at time 0 (conditioned on its
+# age; older than the model's paths to its stage; no path matched its age; older than max_age_days: stale at 0)
+INITIAL = ("new", "placed", "old", "unmatched", "expired")
+NEW, PLACED, OLD, UNMATCHED, EXPIRED = range(5)
 
 SCALARS_F = (
     "value", "fit", "created", "closed", "buyer_days", "blocked_days",
@@ -29,6 +33,7 @@ SCALARS_I = (
     "cooled",  # 1: it failed an advance draw it would have passed had it not waited (cooling or speed to lead)
     "generation",  # 0: a new lead; k: the k-th return of a recycled lead
     "origin",  # deal_id of the lead's first generation
+    "initial",  # INITIAL code: 0 for a deal created in the run, above 0 for one of today's pipeline
 )  # fmt: skip
 STAGE_F = ("enter", "start", "done")
 
@@ -38,8 +43,8 @@ class Deal:
 
     __slots__ = (
         "asg", "base", "blocked", "buy", "buyer", "closed", "cooled", "created", "eff", "fit", "generation",
-        "handoff_hours", "handoffs", "id", "last_contact", "last_person", "learning_hours", "origin", "outcome",
-        "owner", "owners", "person", "qualified", "ramp_hours", "recycle", "segment", "source", "state",
+        "handoff_hours", "handoffs", "id", "initial", "last_contact", "last_person", "learning_hours", "origin",
+        "outcome", "owner", "owners", "person", "qualified", "ramp_hours", "recycle", "segment", "source", "state",
         "switch_hours", "times", "u", "value", "z",
     )  # fmt: skip
 
@@ -59,6 +64,7 @@ class Deal:
         self.handoff_hours = self.switch_hours = self.learning_hours = self.ramp_hours = 0.0
         self.cooled = self.generation = 0
         self.origin = deal_id
+        self.initial = NEW
         self.last_person = -1
         self.owners = [-1] * n_teams
         self.qualified = 0
@@ -90,7 +96,7 @@ class Records:
         self._f.extend((d.value, d.fit, d.created, d.closed, d.buyer, d.blocked, d.handoff_hours, d.switch_hours,
                         d.learning_hours, d.ramp_hours))  # fmt: skip
         self._i.extend((d.id, d.source, d.segment, d.outcome, d.state, d.handoffs, d.qualified, d.owner, d.cooled,
-                        d.generation, d.origin))  # fmt: skip
+                        d.generation, d.origin, d.initial))  # fmt: skip
         self._times.extend(d.times)
         self._person.extend(d.person)
 
@@ -122,7 +128,7 @@ class Records:
             | {
                 "touch_days": np.nansum(done - start, axis=1),
                 "queue_days": np.nansum(start - enter, axis=1),
-                "stage": np.maximum((~np.isnan(enter)).sum(axis=1) - 1, 0),  # the last stage entered
+                "stage": _last_entered(enter),
             }
         )
 
@@ -132,3 +138,10 @@ class Records:
             return np.frombuffer(self._person, dtype="i8").reshape(-1, self.n_stages)
         block = np.frombuffer(self._times, dtype="f8").reshape(-1, len(STAGE_F), self.n_stages)
         return block[:, STAGE_F.index(name), :]
+
+
+def _last_entered(enter: np.ndarray) -> np.ndarray:
+    """The last stage each deal entered (0 if none); a deal of today's pipeline has entered no earlier stage."""
+    entered = ~np.isnan(enter)
+    last = enter.shape[1] - 1 - np.argmax(entered[:, ::-1], axis=1)
+    return np.where(entered.any(axis=1), last, 0)

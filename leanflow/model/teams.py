@@ -95,6 +95,14 @@ class Team:
         if self.limit is None or self.open[seat] < self.limit:
             self._assign(d, index, seat)
 
+    def place(self, d, index: int, seat: int | None) -> int:
+        """Admit a deal of today's pipeline at time 0 to ``seat`` (None: the least loaded), whatever the WIP
+        limits: it is in the span already. Returns the seat."""
+        if seat is None:
+            seat = min(range(self.seats), key=self.open.__getitem__) if self.owned else 0
+        self._assign(d, index, seat)
+        return seat
+
     def cancel_admission(self, ev: Admission) -> None:
         """Withdraw a deal that stopped waiting for admission."""
         for item in self.waiting:

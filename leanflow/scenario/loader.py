@@ -11,6 +11,7 @@ import re
 import types
 from collections.abc import Sequence
 from os import PathLike
+from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
@@ -45,7 +46,21 @@ def load_scenario_text(text: str, filename: str = "<string>", overrides: Sequenc
         located = _locate(problems, filename, lines, applied) if problems else []
         located = [e for e in located if not _under_any(e.path, {y.path for y in syntax})]
         raise ScenarioError(sorted([*syntax, *located], key=lambda e: (e.file != filename, e.line)))
+    if scenario.initial_pipeline is not None:
+        scenario = _read_initial_pipeline(scenario, filename, lines, applied)
     return scenario
+
+
+def _read_initial_pipeline(scenario: Scenario, filename: str, lines: LineMap, applied: Overridden) -> Scenario:
+    """The scenario with its open deals read (the file is relative to the scenario file)."""
+    from leanflow.scenario.pipeline import read_pipeline, with_pipeline
+
+    spec = scenario.initial_pipeline
+    path = FilePath(filename).parent / spec.file
+    if not path.is_file():
+        problem = (("initial_pipeline", "file"), f"no such file: {path}")
+        raise ScenarioError(_locate([problem], filename, lines, applied))
+    return with_pipeline(scenario, read_pipeline(path, scenario))
 
 
 def _under_any(path: str, roots: set[str]) -> bool:

@@ -8,11 +8,15 @@ Structural checks live here; cross-references (roles, stages) are checked by
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from leanflow.distributions import Distribution
+from leanflow.errors import LeanflowError
+
+if TYPE_CHECKING:
+    from leanflow.scenario.pipeline import OpenDeals
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -293,6 +297,28 @@ class Plan(Strict):
 # ---------------------------------------------------------------- scenario
 
 
+class InitialPipeline(Strict):
+    """Today's open deals, placed into the model at time 0 with their elapsed time respected."""
+
+    file: str = Field(
+        min_length=1,
+        description="CSV of open deals, relative to the scenario file: id, stage, age_days, value; optional owner, "
+        "segment, days_in_stage",
+    )
+    max_age_days: PositiveFloat | None = Field(
+        None, description="open deals older than this are closed as stale at time 0; null: keep them all"
+    )
+    _deals: OpenDeals | None = PrivateAttr(None)  # the file's rows, read by the loader
+
+    @property
+    def deals(self) -> OpenDeals:
+        """The open deals read from ``file`` (only a scenario loaded from its file has them)."""
+        if self._deals is None:
+            raise LeanflowError(f"initial_pipeline: the open deals of {self.file} were not read; load the scenario "
+                                "from its file (sweeps and optimisations do not read an initial pipeline)")  # fmt: skip
+        return self._deals
+
+
 class Scenario(Strict):
     """A whole scenario file."""
 
@@ -305,3 +331,6 @@ class Scenario(Strict):
     market: Market
     process: Process
     plans: dict[Name, Plan] = Field(min_length=1)
+    initial_pipeline: InitialPipeline | None = Field(
+        None, description="start from today's open deals (then warmup_days may be 0); null: start empty"
+    )
