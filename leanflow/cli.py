@@ -392,6 +392,35 @@ def calibrate(
     run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say)
 
 
+@app.command("backtest")
+def backtest_command(
+    export: Annotated[Path, typer.Argument(help="Opportunity export (CSV).")],
+    mapping: Annotated[str, typer.Option("--mapping", help="Mapping YAML, or shipped: maven, salesforce, hubspot.")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="First day of the window: YYYY-MM-DD.")] = None,
+    horizon_days: Annotated[int, typer.Option("--horizon-days", min=1, help="Days forecast from each as-of.")] = 90,
+    rolling: Annotated[tuple[str, str, int] | None, typer.Option(
+        "--rolling", metavar="START END STEP", help="Windows from START to END (YYYY-MM-DD) every STEP days.")] = None,
+    history: Annotated[list[Path] | None, typer.Option("--history", help="Stage-history CSV (repeatable).")] = None,
+    replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications.")] = 200,
+    seed: Seed = None,
+    jobs: Jobs = None,
+    output: Output = None,
+) -> None:
+    """Calibrate before a date, forecast from the pipeline open at it, compare with what was won (and a baseline)."""
+    from leanflow.crm.backtest_command import run_backtest
+
+    say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
+    target = output or Path("results") / f"{export.stem}-backtest"
+    result = run_backtest(export, mapping, as_of, rolling, horizon_days, history, replications, seed, jobs, target,
+                          say)  # fmt: skip
+    from leanflow.report.backtest_report import console_table, summary_lines
+
+    out.print(console_table(result))
+    for line in summary_lines(result):
+        say(line)
+    say(f"backtest: {target}/")
+
+
 @app.command()
 def version() -> None:
     """Print the leanflow version."""
