@@ -172,7 +172,7 @@ def backtest(imp, as_of: date, horizon_days: int, n: int, seed: int | None = Non
     longest = cal.incidence.won.size - 1  # the longest cycle the calibration observed (its 'no decision' limit)
     deals = parse_rows(rows, scenario, source=f"the pipeline open at {as_of}")
     started = with_pipeline(scenario, deals, max_age_days=float(longest))
-    fc = forecast(started, None, as_of, as_of + timedelta(days=horizon_days), n, seed, [PLAN], jobs)
+    fc = forecast(started, None, as_of, as_of + timedelta(days=horizon_days), n, seed, [PLAN], jobs, old="stale")
     by_date = np.quantile(fc.paths[PLAN], QUANTILES, axis=0)  # (quantiles, SERIES, dates)
     quantiles = {s: tuple(float(x) for x in by_date[:, j, -1]) for j, s in enumerate(SERIES)}
     rows_of = [SERIES.index(m) for m in METRICS]

@@ -32,7 +32,7 @@ from leanflow.model.records import INITIAL, NEW, OLD, WON
 from leanflow.random import replication_seed
 from leanflow.scenario.pipeline import OpenDeals, parse_rows, read_pipeline, with_pipeline
 from leanflow.scenario.references import did_you_mean
-from leanflow.scenario.schema import Scenario
+from leanflow.scenario.schema import OLD_POLICIES, Scenario
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,12 +146,15 @@ def forecast(
     plans: Sequence[str] | None = None,
     jobs: int | None = None,
     target: float | None = None,
+    old: str | None = None,
 ) -> Forecast:
     """Forecast won revenue and deals from ``start`` to ``until`` for each of ``plans`` (default: all).
 
     ``pipeline``: today's open deals as an ``OpenDeals``, a CSV path, or rows with the CSV's columns (see
     ``leanflow.scenario.pipeline``); None keeps the scenario's own ``initial_pipeline`` (or none: only deals
-    yet to be created). ``seed`` defaults to the scenario's; ``jobs`` to all cores (same numbers for any)."""
+    yet to be created). ``seed`` defaults to the scenario's; ``jobs`` to all cores (same numbers for any). ``old``
+    (restart or stale) sets what becomes of today's deals older than the model's paths or that no path matched;
+    None keeps the scenario's ``initial_pipeline.old``."""
     if not isinstance(scenario, Scenario):
         from leanflow.scenario import load_scenario
 
@@ -166,7 +169,9 @@ def forecast(
         if p not in scenario.plans:
             raise LeanflowError(f"no plan '{p}' in {scenario.name}{did_you_mean(p, list(scenario.plans))}; "
                                 f"plans: {', '.join(scenario.plans)}")  # fmt: skip
-    sc = _starting(scenario, pipeline)
+    if old is not None and old not in OLD_POLICIES:
+        raise LeanflowError(f"old: expected one of {', '.join(OLD_POLICIES)}, got '{old}'")
+    sc = _starting(scenario, pipeline, old)
     sc = sc.model_copy(update={"horizon_days": float(days), "warmup_days": 0.0,
                                "seed": scenario.seed if seed is None else seed})  # fmt: skip
     dates = (*(start + timedelta(days=k) for k in range(0, days, 7)), until)
@@ -213,17 +218,18 @@ def parse_day(text: str, option: str) -> date:
         raise LeanflowError(f"{option}: not a date: '{text}' (expected YYYY-MM-DD)") from None
 
 
-def _starting(scenario: Scenario, pipeline: Pipeline) -> Scenario:
-    """The scenario starting from ``pipeline`` (None: its own)."""
+def _starting(scenario: Scenario, pipeline: Pipeline, old: str | None) -> Scenario:
+    """The scenario starting from ``pipeline`` (None: its own), its old deals treated by ``old`` (None: its own)."""
     if pipeline is None:
-        return scenario
+        own = scenario.initial_pipeline
+        return scenario if own is None or old is None else with_pipeline(scenario, own.deals, old=old)
     if isinstance(pipeline, OpenDeals):
         deals = pipeline
     elif isinstance(pipeline, str | PathLike):
         deals = read_pipeline(Path(pipeline), scenario)
     else:
         deals = parse_rows(pipeline, scenario)
-    return with_pipeline(scenario, deals)
+    return with_pipeline(scenario, deals, old=old)
 
 
 def _wilson(hits: int, n: int) -> tuple[float, float]:

@@ -38,6 +38,7 @@ from leanflow.model.records import (
 from leanflow.model.stages import build_stages, build_teams, expected_remaining_effort
 from leanflow.model.staleness import StaleClock
 from leanflow.model.teams import Team
+from leanflow.model.uncertainty import odds_factors, rate_multiplier
 from leanflow.random import stream
 from leanflow.scenario.schema import Plan, Scenario
 
@@ -74,6 +75,8 @@ class Funnel:
         self.first_waiting = 0  # deals created but not yet touched at the first stage (the prospectors' pull signal)
         self._pull: simpy.Event | None = None
         self.stages = build_stages(self.env, sc, self.plan, self.teams, self.decay, self.first_decay)
+        for st, odds in zip(self.stages, odds_factors(sc, rep), strict=True):
+            st.odds = odds
         self.ungated = int(not any(st.gate for st in self.stages))
         self.admitting = any(st.admits for st in self.stages)
         self.remaining = expected_remaining_effort(sc)
@@ -95,7 +98,8 @@ class Funnel:
         horizon = self.sc.horizon_days
         for k, (name, src) in enumerate(self.sc.market.sources.items()):
             if src.kind == "poisson":
-                times = poisson_arrivals(src, horizon, stream(rep, name, "arrivals"))
+                scale = rate_multiplier(src, rep, name)
+                times = poisson_arrivals(src, horizon, stream(rep, name, "arrivals"), scale)
                 self.env.process(self._arrivals(k, times.tolist()))
             elif src.kind == "backlog":
                 self.env.process(self._backlog(k))
@@ -222,7 +226,7 @@ class Funnel:
                             clock.watch(ev, d.last_contact + stale_after)
                         if (yield ev) is False:
                             return self._close(d, STALE, conwip_slot, held_slot)
-            odds = 1.0
+            odds = st.odds
             if phase != BUYER_LEFT:
                 desk = st.pool or team.desks[d.owners[ti]]
                 priority = st.priority
@@ -241,7 +245,8 @@ class Funnel:
                 d.person[s] = person
                 hours = d.eff[base + s]
                 if st.skills is not None or people.ramp_days[person]:
-                    hours, learning, ramp, odds = people.effort(st.skills, person, s, hours, now)
+                    hours, learning, ramp, skill = people.effort(st.skills, person, s, hours, now)
+                    odds *= skill
                     d.learning_hours += learning
                     d.ramp_hours += ramp
                 if switch_cost:

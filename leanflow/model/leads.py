@@ -17,10 +17,11 @@ DAYS_PER_MONTH = 365.25 / 12
 BLOCK = 512
 
 
-def poisson_arrivals(src: PoissonSource, horizon: float, rng: np.random.Generator) -> np.ndarray:
-    """Arrival days in [0, horizon) of a non-homogeneous Poisson source (thinning)."""
+def poisson_arrivals(src: PoissonSource, horizon: float, rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+    """Arrival days in [0, horizon) of a non-homogeneous Poisson source (thinning); ``scale`` multiplies per_week
+    (the replication's rate factor, ``leanflow.model.uncertainty``)."""
     season = np.asarray(src.seasonality if src.seasonality else [1.0] * 12)
-    base = src.per_week / 7.0
+    base = src.per_week / 7.0 if scale == 1.0 else src.per_week * scale / 7.0
     peak = base * season.max() + sum(c.extra_per_week for c in src.campaigns) / 7.0
     if peak <= 0:
         return np.empty(0)

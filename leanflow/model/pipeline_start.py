@@ -14,8 +14,8 @@ way, given that the deal passed the gates (at the plan's threshold) and advance 
 A deal older than ``OLD_QUANTILE`` of the model's path time to the end of its stage (its time in the stage,
 with ``days_in_stage``) is flagged OLD. The quantiles come from ``REFERENCE`` paths drawn on replication 0's
 stream, so the same deals are flagged in every replication. An OLD deal, and one no candidate matched
-(UNMATCHED), restarts its stage at time 0 with fresh draws. With ``max_age_days``, a deal older than that is
-closed as stale at time 0 (EXPIRED), before anything runs.
+(UNMATCHED), restarts its stage at time 0 with fresh draws, or with ``old: stale`` is closed as stale at time
+0. With ``max_age_days``, a deal older than that is closed as stale at time 0 (EXPIRED), before anything runs.
 
 A placed deal holds its stage's WIP slot, a CONWIP slot and an owner in every role whose span covers its
 stage from time 0, whatever the limits (it is there already; new deals wait until the pipeline drains below
@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from leanflow.model.records import EXPIRED, OLD, PLACED, STALE, UNMATCHED, Deal
+from leanflow.model.uncertainty import with_odds
 from leanflow.random import replication_seed, stream
 
 if TYPE_CHECKING:
@@ -86,7 +87,7 @@ def place_pipeline(f: Funnel, spec: InitialPipeline, rep: np.random.SeedSequence
     spans = _spans(f)
     for lo in range(0, len(deals), CHUNK):
         chunk = range(lo, min(lo + CHUNK, len(deals)))
-        _place_chunk(f, deals, spec.max_age_days, chunk, old_after, rngs, spans)
+        _place_chunk(f, deals, spec.max_age_days, spec.old == "stale", chunk, old_after, rngs, spans)
 
 
 def _scales(f: Funnel) -> tuple[np.ndarray, np.ndarray]:
@@ -141,16 +142,19 @@ def _survival(
         passed = x + st.noise * z >= threshold if st.gate else np.ones_like(x, dtype=bool)
         at = stage[rows] == j
         own_gate[rows[at]] = passed[at]
-        advanced = passed & (u < np.clip(st.base + st.per_fit * x, 0.0, 1.0))
+        p = np.clip(st.base + st.per_fit * x, 0.0, 1.0)
+        advanced = passed & (u < (p if st.odds == 1.0 else with_odds(p, st.odds)))
         before[rows[~at]] &= advanced[~at]
     return before, own_gate
 
 
 def _place_chunk(
-    f: Funnel, deals: OpenDeals, max_age: float | None, idx: range, old_after: tuple[np.ndarray, np.ndarray],
+    f: Funnel, deals: OpenDeals, max_age: float | None, stale_old: bool, idx: range,
+    old_after: tuple[np.ndarray, np.ndarray],
     rngs: dict[str, dict[str, np.random.Generator]], spans: list[tuple[int, int, int]],
 ) -> None:
-    """Condition a chunk of deals on their ages and put each into the funnel."""
+    """Condition a chunk of deals on their ages and put each into the funnel (``stale_old``: close the OLD and
+    UNMATCHED ones as stale at time 0)."""
     sl = slice(idx.start, idx.stop)
     stage, age = np.array(deals.stage[sl]), np.array(deals.age[sl])
     in_stage, given = np.array(deals.in_stage[sl]), np.array(deals.segment[sl])
@@ -194,7 +198,7 @@ def _place_chunk(
         s = int(stage[i])
         d.times[s] = -float(e)
         d.last_contact = 0.0  # in touch now (a deal waiting for its buyer: since its work was done, below)
-        if code == EXPIRED:
+        if code == EXPIRED or (stale_old and code != PLACED):
             f._close(d, STALE, False, None)
             continue
         stale_in = _resume(f, d, s, phase, float(e), touch[i], wait[i]) if code == PLACED else None

@@ -11,7 +11,8 @@ from leanflow.scenario.schema import Plan, Scenario
 
 
 class StageRun:
-    """Per-stage constants of a plan, resolved once (``priority``: None when it depends on the deal)."""
+    """Per-stage constants of a plan, resolved once (``priority``: None when it depends on the deal; ``odds``: the
+    replication's odds ratio on advancing, from ``leanflow.model.uncertainty``)."""
 
     __slots__ = (
         "admits",
@@ -26,6 +27,7 @@ class StageRun:
         "lost_share",
         "may_block",
         "noise",
+        "odds",
         "per_fit",
         "pool",
         "priority",
@@ -91,6 +93,7 @@ def build_stages(
         r.skills = None if skills.neutral else skills
         r.decay = first_decay if i == 0 and first_decay is not None else decay
         r.certain = r.base >= 1.0 and r.per_fit == 0.0 and not r.decay
+        r.odds = 1.0
         runs.append(r)
     return runs
 

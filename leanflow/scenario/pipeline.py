@@ -68,12 +68,16 @@ def parse_rows(rows: Iterable[Mapping[str, Any]], scenario: Scenario, source: st
     return _parse(enumerate(rows, start=1), scenario, source)
 
 
-def with_pipeline(scenario: Scenario, deals: OpenDeals, max_age_days: float | None = None) -> Scenario:
-    """``scenario`` starting from ``deals``; ``max_age_days`` None keeps the scenario's own policy, if any."""
+def with_pipeline(
+    scenario: Scenario, deals: OpenDeals, max_age_days: float | None = None, old: str | None = None
+) -> Scenario:
+    """``scenario`` starting from ``deals``; ``max_age_days`` and ``old`` None keep the scenario's own policies."""
     own = scenario.initial_pipeline
     if max_age_days is None and own is not None:
         max_age_days = own.max_age_days
-    spec = InitialPipeline(file=deals.source, max_age_days=max_age_days)
+    if old is None:
+        old = own.old if own is not None else "restart"
+    spec = InitialPipeline(file=deals.source, max_age_days=max_age_days, old=old)
     spec._deals = deals
     return scenario.model_copy(update={"initial_pipeline": spec})
 

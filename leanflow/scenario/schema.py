@@ -23,6 +23,10 @@ NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", max_length=64)]
 
+MAX_CV = 2.0  # rate_cv: beyond this the rate is not known to within a factor of several
+MAX_LOG_ODDS_SD = 3.0  # log_odds_sd: beyond this the odds are not known to within a factor of twenty
+OLD_POLICIES = ("restart", "stale")
+
 DISCIPLINES = (
     "fifo",
     "latest_stage_first",
@@ -80,6 +84,11 @@ class PoissonSource(Strict):
     )
     campaigns: list[Campaign] = Field(default_factory=list)
     quality: LeadQuality = Field(default_factory=LeadQuality)
+    rate_cv: Annotated[float, Field(ge=0, le=MAX_CV, allow_inf_nan=False)] = Field(
+        0.0,
+        description="uncertainty about the rate over the run (estimation error plus slow drift): each replication's "
+        "per_week is multiplied by a Gamma factor of mean 1 and this cv (negative-binomial counts); 0: off",
+    )
 
 
 class BacklogSource(Strict):
@@ -146,10 +155,15 @@ class Market(Strict):
 
 
 class Advance(Strict):
-    """Probability a deal leaves a stage forward: base + per_fit * fit, clipped to [0, 1]."""
+    """Probability a deal leaves a stage forward: base + per_fit * fit, clipped to [0, 1]; odds by log_odds_sd."""
 
     base: Probability = 1.0
     per_fit: float = Field(0.0, ge=-1, le=1, allow_inf_nan=False)
+    log_odds_sd: Annotated[float, Field(ge=0, le=MAX_LOG_ODDS_SD, allow_inf_nan=False)] = Field(
+        0.0,
+        description="uncertainty about the advance probability: each replication multiplies its odds by "
+        "exp(Normal(0, this sd)) (the sd of its log odds); 0: off",
+    )
 
 
 class Gate(Strict):
@@ -307,6 +321,11 @@ class InitialPipeline(Strict):
     )
     max_age_days: PositiveFloat | None = Field(
         None, description="open deals older than this are closed as stale at time 0; null: keep them all"
+    )
+    old: Literal[OLD_POLICIES] = Field(  # type: ignore[valid-type]
+        "restart",
+        description="an open deal older than the model's paths to its stage, or that no path matched: restart its "
+        "stage as a fresh deal, or close it as stale at time 0",
     )
     _deals: OpenDeals | None = PrivateAttr(None)  # the file's rows, read by the loader
 
