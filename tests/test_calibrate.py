@@ -18,6 +18,7 @@ from leanflow.crm.importer import ImportedExport
 from leanflow.crm.mapping import Mapping
 from leanflow.crm.reproduce import reproduce
 from leanflow.crm.scenario_yaml import write_scenario
+from leanflow.crm.survival import LOST, Incidence, median_day, split_phases
 from leanflow.experiment.replication import run_replication
 from leanflow.experiment.runner import run_scenario
 from leanflow.scenario import load_scenario
@@ -138,6 +139,25 @@ def test_arrivals_find_seasonality_in_two_years_and_none_in_ten_months() -> None
     assert short.seasonality is None and "no seasonality" in short.note
 
 
+def test_two_phases_are_recovered_from_their_own_curves() -> None:
+    # fast early losses, then a decision that is immediate for 40% and slow for the rest: the lost median
+    # (12 days) lies just below the plateau between the fast and the slow closes, where a small misfit moves it
+    days = np.arange(139)
+    fast = np.exp(-0.5 * ((days - 7) / 3.0) ** 2) * (days <= 16)
+    slow = np.exp(-0.5 * ((days - 75) / 18.0) ** 2) * (days <= 120)
+    first = fast / fast.sum()
+    second = 0.4 * np.eye(days.size)[0] + 0.6 * slow / slow.sum()
+    won = np.cumsum(np.convolve(first, second)[: days.size])
+    inc = Incidence(0.55 * won, 0.07 * np.cumsum(first) + 0.26 * won, 6000, 2500, 1500)
+    ph = split_phases(inc)
+    assert ph.second is not None and abs(ph.late_lost - 0.26) < 1e-3
+    assert max(ph.ks_won, ph.ks_lost) < 1e-3
+    whole = np.convolve(ph.first, ph.second)
+    assert whole[: days.size].sum() > 0.999  # nothing left to close after the longest cycle the data has
+    lost = 0.07 * np.concatenate([ph.first, np.zeros(whole.size - days.size)]) + ph.late_lost * whole
+    assert abs(median_day(lost) - inc.median(LOST)) < 0.1
+
+
 @needs_maven
 def test_maven_calibration_loads_runs_and_reproduces_the_data(tmp_path: Path) -> None:
     from leanflow.crm import read_export
@@ -158,6 +178,20 @@ def test_maven_calibration_loads_runs_and_reproduces_the_data(tmp_path: Path) ->
     assert earlier.obs.table["created"].max() < pd.Timestamp("2017-07-01")
     assert earlier.obs.table["closed"].max() < pd.Timestamp("2017-07-01")
     assert earlier.incidence.n < cal.incidence.n
+
+
+@needs_maven
+def test_maven_calibrated_at_an_earlier_date_reproduces_the_lost_cycle() -> None:
+    # as of 2017-09-01 half of the losses close within ~16 days, the rest with the wins' slow timing: the
+    # median sits at the edge of the plateau between them, so it holds only if the phases fit the curves
+    from leanflow.crm import read_export
+
+    cal = calibrate(read_export(MAVEN, "maven"), date(2017, 9, 1))
+    check = reproduce(cal, 4, 1).table.set_index("metric")
+    for metric in ("median lost cycle, days (cohort estimate)", "median won cycle, days (cohort estimate)",
+                   "win rate (won / won + lost)"):  # fmt: skip
+        row = check.loc[metric]
+        assert row.ok, (metric, row.data, row.data_low, row.data_high, row.model)
 
 
 def leanflow(*args: str) -> subprocess.CompletedProcess:

@@ -18,15 +18,15 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import nnls
+from scipy.optimize import minimize_scalar, nnls
 
 from leanflow.errors import LeanflowError
 
 WON, LOST = 1, 2
 EVAL = 0.75  # read each day's cumulative incidence just after its closes (k + 0.5) and their jitter
 KS_CRITICAL = 1.36  # two-sample Kolmogorov-Smirnov, 5%: D > 1.36 sqrt((n + m) / (n m))
-SPLITS = 16  # candidate shares of late losses tried when splitting the cycle into two phases
-ALTERNATIONS = 8  # rounds of alternating least squares per candidate
+SPLITS = 16  # shares of late losses on the grid searched (then refined) when splitting the cycle in two
+ALTERNATIONS = 8  # most rounds of alternating least squares that polish the two phases
 MAX_BINS = 160  # longest grid the two-phase fit works on (longer cycles are binned)
 SUM_WEIGHT = 10.0  # weight of the least-squares row that makes a phase's distribution sum to one
 DENSITY_DAYS = 3  # half-width of the window the density at a median is read over
@@ -168,10 +168,11 @@ def split_phases(inc: Incidence) -> Phases:
     """Choose one or two phases: one if won and lost take indistinguishable times, else the best split.
 
     Two phases with first-phase days f1 and second-phase days f2, early losses a and late losses b (of all
-    deals, a + b = P(lost)) give won = P(won) f1 * f2 and lost = a f1 + b f1 * f2 (* : convolution). For
-    each b on a grid, alternating non-negative least squares fits f1 and f2 (each summing to one) to both
-    estimated incidences, starting from f1 = the losses in excess of the wins' timing; the split whose
-    implied curves come closest to the estimated ones (largest CDF gap) is kept.
+    deals, a + b = P(lost)) give won = P(won) f1 * f2 and lost = a f1 + b f1 * f2 (* : convolution), fitted
+    by least squares to both estimated cumulative incidences (``_TwoPhases``). For each b, f1 starts as the
+    distribution nearest the losses in excess of the wins' timing (lost - b won / P(won) = a f1) and f2 as
+    the wins' deconvolution by it; b is searched on a grid, then refined, and alternating least squares
+    polishes f1 and f2. The two phases are kept if their largest CDF gap is smaller than one phase's.
     """
     w, lost = inc.pmf(WON), inc.pmf(LOST)
     p_won, p_lost = inc.p_won, inc.p_lost
@@ -184,15 +185,14 @@ def split_phases(inc: Incidence) -> Phases:
     if max(best.ks_won, best.ks_lost) <= critical:
         return best
     width = math.ceil(w.size / MAX_BINS)  # long cycles are fitted in bins of a few days, then spread back
-    wb, lb = _binned(w, width), _binned(lost, width)
-    for late in np.linspace(0.0, p_lost, SPLITS, endpoint=False):
-        early = np.clip(lb - late * wb / p_won, 0.0, None)
-        f1 = early / early.sum() if early.sum() > 0 else np.eye(wb.size)[0]
-        f1, f2 = _alternate(wb, lb, p_won, p_lost - late, late, f1)
-        cand = _scored(_spread(f1, width, w.size), _spread(f2, width, w.size), late, g_w, g_l, p_lost, critical)
-        if max(cand.ks_won, cand.ks_lost) < max(best.ks_won, best.ks_lost):
-            best = cand
-    return best
+    fit = _TwoPhases(_binned(w, width), _binned(lost, width), p_won, p_lost)
+    grid = np.linspace(0.0, p_lost, SPLITS, endpoint=False)
+    k = int(np.argmin([fit.gap(late) for late in grid]))
+    bounds = (grid[max(k - 1, 0)], grid[k + 1] if k + 1 < grid.size else p_lost)
+    late = float(minimize_scalar(fit.gap, bounds=bounds, method="bounded").x)
+    f1, f2 = fit.polished(late)
+    cand = _scored(_spread(f1, width, w.size), _spread(f2, width, w.size), late, g_w, g_l, p_lost, critical)
+    return cand if max(cand.ks_won, cand.ks_lost) < max(best.ks_won, best.ks_lost) else best
 
 
 def _binned(pmf: np.ndarray, width: int) -> np.ndarray:
@@ -207,28 +207,81 @@ def _spread(binned: np.ndarray, width: int, size: int) -> np.ndarray:
     return days * (binned.sum() / days.sum())
 
 
-def _convolution(f: np.ndarray) -> np.ndarray:
-    """The matrix C with C @ x = (f * x) cut to the length of f."""
+def _cumulative(f: np.ndarray) -> np.ndarray:
+    """The matrix C with C @ x = the CDF of f * x, over the convolution's whole length (2 size - 1 bins)."""
     size = f.size
-    c = np.zeros((size, size))
-    for j in range(size):
-        c[j:, j] = f[: size - j]
-    return c
+    cdf = np.concatenate([np.cumsum(f), np.full(size - 1, f.sum())])
+    lag = np.arange(cdf.size)[:, None] - np.arange(size)[None, :]
+    return np.where(lag >= 0, cdf[np.maximum(lag, 0)], 0.0)
 
 
-def _alternate(w, lost, p_won: float, early: float, late: float, f1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Fit f2 given f1, then f1 given f2, a few times (each a non-negative least squares, summing to one)."""
-    size = w.size
-    ones = np.full((1, size), SUM_WEIGHT)
-    target = np.concatenate([w, lost, [SUM_WEIGHT]])
-    for _ in range(ALTERNATIONS):
-        c1 = _convolution(f1)
-        f2, _ = nnls(np.vstack([p_won * c1, late * c1, ones]), target - np.concatenate([0 * w, early * f1, [0]]))
-        f2 = f2 / f2.sum()
-        c2 = _convolution(f2)
-        f1, _ = nnls(np.vstack([p_won * c2, early * np.eye(size) + late * c2, ones]), target)
-        f1 = f1 / f1.sum()
-    return f1, f2
+def _pmf(x: np.ndarray) -> np.ndarray:
+    """Non-negative masses scaled to sum to one (a point mass at 0 if all are zero)."""
+    return x / x.sum() if x.sum() > 0 else np.eye(x.size)[0]
+
+
+class _TwoPhases:
+    """Least squares of two phases to the normalised cumulative incidences of won and of lost, on bins.
+
+    The gaps are summed over the convolution's whole length, where the estimates stay at one: the data has
+    no close after its longest cycle, so mass the phases put later (deals the model would close after it,
+    when the data has them as no decision) counts as a gap, as it does in the simulated scenario.
+    """
+
+    def __init__(self, w: np.ndarray, lost: np.ndarray, p_won: float, p_lost: float) -> None:
+        size = w.size
+        self.w, self.lost, self.p_won, self.p_lost = w, lost, p_won, p_lost
+        self.won_cdf = np.concatenate([np.cumsum(w) / p_won, np.ones(size - 1)])
+        self.lost_cdf = np.concatenate([np.cumsum(lost) / p_lost, np.ones(size - 1)])
+        self.own = np.tri(2 * size - 1, size)  # own @ f: the CDF of f over the whole length
+        self.total = np.full((1, size), SUM_WEIGHT)  # the row that makes a phase's distribution sum to one
+
+    def start(self, late: float) -> tuple[np.ndarray, np.ndarray]:
+        """f1 nearest the losses in excess of the wins' timing, then f2 fitted given it."""
+        early = self.p_lost - late
+        excess = np.cumsum(self.lost - late * self.w / self.p_won) / self.p_lost
+        f1, _ = nnls(np.vstack([early / self.p_lost * np.tri(self.w.size), self.total]),
+                     np.concatenate([excess, [SUM_WEIGHT]]))  # fmt: skip
+        f1 = _pmf(f1)
+        return f1, self._second(f1, late)
+
+    def gap(self, late: float) -> float:
+        """The sum of squared CDF gaps of the phases started at this share of late losses."""
+        return self._gap(*self.start(late), late)
+
+    def polished(self, late: float) -> tuple[np.ndarray, np.ndarray]:
+        """The started phases after rounds of alternating least squares (f1 given f2, f2 given f1)."""
+        f1, f2 = self.start(late)
+        gap = self._gap(f1, f2, late)
+        for _ in range(ALTERNATIONS):
+            g1 = self._first(f2, late)
+            g2 = self._second(g1, late)
+            closer = self._gap(g1, g2, late)
+            if closer >= gap:
+                break
+            f1, f2, gap = g1, g2, closer
+        return f1, f2
+
+    def _second(self, f1: np.ndarray, late: float) -> np.ndarray:
+        """f2 by non-negative least squares given f1."""
+        c1 = _cumulative(f1)
+        early = (self.p_lost - late) / self.p_lost * (self.own @ f1)
+        f2, _ = nnls(np.vstack([c1, late / self.p_lost * c1, self.total]),
+                     np.concatenate([self.won_cdf, self.lost_cdf - early, [SUM_WEIGHT]]))  # fmt: skip
+        return _pmf(f2)
+
+    def _first(self, f2: np.ndarray, late: float) -> np.ndarray:
+        """f1 by non-negative least squares given f2."""
+        c2 = _cumulative(f2)
+        f1, _ = nnls(np.vstack([c2, ((self.p_lost - late) * self.own + late * c2) / self.p_lost, self.total]),
+                     np.concatenate([self.won_cdf, self.lost_cdf, [SUM_WEIGHT]]))  # fmt: skip
+        return _pmf(f1)
+
+    def _gap(self, f1: np.ndarray, f2: np.ndarray, late: float) -> float:
+        """The sum of squared gaps of the implied CDFs of won and of lost to the estimated ones."""
+        won = np.cumsum(np.convolve(f1, f2))
+        lost = ((self.p_lost - late) * (self.own @ f1) + late * won) / self.p_lost
+        return float(((won - self.won_cdf) ** 2).sum() + ((lost - self.lost_cdf) ** 2).sum())
 
 
 def _scored(f1, f2, late: float, g_w, g_l, p_lost: float, critical: float) -> Phases:
