@@ -112,16 +112,18 @@ def run(
 ) -> None:
     """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
     from leanflow.experiment.runner import run_scenario
+    from leanflow.experiment.store import check_output
     from leanflow.scenario import load_scenario
 
     sets = _with_seed(overrides, seed)
     scenario = load_scenario(file, sets)
+    target = check_output(output or Path("results") / file.stem)
     n = replications or scenario.replications
     err.print(f"leanflow {__version__}: {scenario.name}: {len(scenario.plans)} plan(s), {n} replications")
     result = _replicate(lambda first, k: run_scenario(scenario, k, jobs, first), n, precision, max_replications)
     labels = {p: (scenario, p) for p in scenario.plans}
     extra = {"scenario_file": str(file), "scenario_texts": [file.read_text()], "overrides": sets}
-    _finish(result, labels, output or Path("results") / file.stem, extra, report)
+    _finish(result, labels, target, extra, report)
 
 
 @app.command()
@@ -139,11 +141,13 @@ def compare(
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
     from leanflow.experiment.runner import run_scenario
+    from leanflow.experiment.store import check_output
     from leanflow.scenario import load_scenario
 
     sets = _with_seed(overrides, seed)
     a = load_scenario(first, sets)
     b = load_scenario(second, [*sets, f"seed={a.seed}"])
+    target = check_output(output or Path("results") / f"{first.stem}-vs-{second.stem}")
     names = (first.stem, second.stem) if first.stem != second.stem else ("A", "B")
     if a.market != b.market:
         err.print(f"warning: {first} and {second} describe different markets: the leads are not common, "
@@ -164,7 +168,7 @@ def compare(
     extra = {"scenario_files": [str(first), str(second)], "overrides": sets,
              "scenario_texts": [first.read_text(), second.read_text()],
              "second_scenario": json.loads(b.model_dump_json(by_alias=True))}  # fmt: skip
-    _finish(result, labels, output or Path("results") / f"{first.stem}-vs-{second.stem}", extra, report)
+    _finish(result, labels, target, extra, report)
 
 
 def _with_seed(overrides: list[str] | None, seed: int | None) -> list[str]:
@@ -207,7 +211,7 @@ def _replicate(run_block, n: int, precision: str | None, maximum: int):
 def _finish(result, labels: dict, target: Path, extra: dict, report: bool) -> None:
     """Print per-plan tables and the verdict, warn on a short warm-up, then write the results directory."""
     from leanflow.experiment.store import write_results, write_verdict
-    from leanflow.metrics.verdict import build_verdict
+    from leanflow.metrics.verdict import build_verdict, no_deals_notes
     from leanflow.metrics.warmup import warmup_check, warmup_warnings
     from leanflow.report.console import print_plan_tables, print_verdict
 
@@ -218,7 +222,7 @@ def _finish(result, labels: dict, target: Path, extra: dict, report: bool) -> No
                                 weekly=result.weekly)  # fmt: skip
         print_verdict(verdict, out)
     check = verdict.warmup if verdict is not None else warmup_check(result.weekly, labels)
-    for line in warmup_warnings(check):
+    for line in [*no_deals_notes(result.summary), *warmup_warnings(check)]:
         err.print(f"warning: {line}", markup=False, highlight=False)
     write_results(result, target, extra)
     if verdict is not None:
@@ -262,11 +266,12 @@ def sweep(
     analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the results when done.")] = False,
 ) -> None:
     """Run a parameter sweep (resumable: re-run the same command to continue after an interruption)."""
+    from leanflow.experiment.store import check_output
     from leanflow.experiment.sweep import run_sweep
     from leanflow.scenario.sweep_loader import load_sweep
 
     loaded = load_sweep(file)
-    target = output or Path("results") / file.stem
+    target = check_output(output or Path("results") / file.stem)
     err.print(f"leanflow {__version__}: sweep {loaded.sweep.name}: {len(loaded.plans)} plan(s) x "
               f"{loaded.sweep.replications} replications per point -> {target}",
               markup=False, highlight=False)  # fmt: skip
@@ -290,12 +295,13 @@ def optimise(
     from leanflow.experiment.optimise import optimise as run_optimise
     from leanflow.experiment.optimise_outputs import summary_lines, write_outputs
     from leanflow.experiment.runner import run_scenario
+    from leanflow.experiment.store import check_output
     from leanflow.experiment.winmap import write_winmap
     from leanflow.scenario import load_scenario
     from leanflow.scenario.optimise_loader import load_optimisation
 
     loaded = load_optimisation(file)
-    target = output or Path("results") / file.stem
+    target = check_output(output or Path("results") / file.stem)
     err.print(f"leanflow {__version__}: optimise {loaded.opt.name}: {len(loaded.opt.families)} families -> "
               f"{target}", markup=False, highlight=False)  # fmt: skip
     study = run_optimise(loaded, target, jobs, scheduler, force)

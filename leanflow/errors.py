@@ -39,3 +39,11 @@ class SimulationError(LeanflowError):
     """A run broke an invariant of the model (a bug, not bad input)."""
 
     exit_code = 1
+
+
+class ResultsError(LeanflowError):
+    """A results directory that cannot be read back: a file missing, damaged or not what leanflow writes."""
+
+
+class OutputError(LeanflowError):
+    """An output path that cannot be written (a file in the way, no permission, a full disk)."""

@@ -68,7 +68,7 @@ def _summary(costs: dict[str, float]) -> pd.DataFrame:
     rows = []
     for plan, values in PLANS.items():
         for rep in range(N):
-            row = {"plan": plan, "replication": rep, **values, "cost_per_year": costs[plan]}
+            row = {"plan": plan, "replication": rep, **values, "cost_per_year": costs[plan], "won": 40, "lost": 60}
             row["won_revenue_per_week"] += rng.normal(0, 20)
             row["revenue_per_cost"] += rng.normal(0, 0.05)
             row["velocity_per_week"] = (row["opportunity_rate_per_week"] * row["mean_won_value"]

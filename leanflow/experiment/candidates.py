@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from leanflow.errors import LeanflowError
+from leanflow.errors import LeanflowError, ResultsError
 from leanflow.experiment.replication import replication_metrics
 from leanflow.scenario.paths import scenario_data
 from leanflow.scenario.schema import Scenario
@@ -71,13 +71,14 @@ class CandidateStore:
         """Start or resume in the directory; refuse another study's results unless forced. Returns the
         replications already done."""
         from leanflow.experiment.store import atomic_write
+        from leanflow.report.read_checks import read_json
 
         d = self.directory
         manifest = d / "manifest.json"
         if manifest.is_file():
             try:
-                old = json.loads(manifest.read_text())
-            except (OSError, ValueError):
+                old = read_json(manifest)
+            except ResultsError:  # a damaged manifest: not this study's, so --force replaces it
                 old = {}
             if old.get("study_sha256") != sha256 or old.get("outputs") != list(self.outputs):
                 if not force:

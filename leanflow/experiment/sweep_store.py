@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 from scipy import stats
 
-from leanflow.errors import LeanflowError
+from leanflow.errors import LeanflowError, OutputError, ResultsError
 from leanflow.experiment.store import atomic_write, versions
+from leanflow.report.read_checks import read_json
 from leanflow.scenario.sweep_loader import LoadedSweep
 
 POINTS = "points"
@@ -44,7 +45,10 @@ class SweepStore:
         d = self.directory
         manifest_path = d / "manifest.json"
         if manifest_path.is_file():
-            old = json.loads(manifest_path.read_text())
+            try:
+                old = read_json(manifest_path)
+            except ResultsError:  # a damaged manifest: not this sweep's, so --force replaces it
+                old = {}
             if old.get("sweep_sha256") != loaded.sha256:
                 if not force:
                     raise LeanflowError(
@@ -106,16 +110,20 @@ class SweepStore:
         summaries = []
         tmp = d / ".results.parquet.tmp"
         try:
-            for point in design.index:
-                table = pq.read_table(point_file(d, point))
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema)
-                writer.write_table(table.cast(writer.schema))
-                summaries.append(_summarise(table.to_pandas(), list(design.columns)))
-        finally:
-            if writer is not None:
-                writer.close()
-        tmp.replace(d / "results.parquet")
+            try:
+                for point in design.index:
+                    table = pq.read_table(point_file(d, point))
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+                    summaries.append(_summarise(table.to_pandas(), list(design.columns)))
+            finally:
+                if writer is not None:
+                    writer.close()
+            tmp.replace(d / "results.parquet")
+        except OSError as exc:  # a full disk, say: no partial results.parquet is left
+            tmp.unlink(missing_ok=True)
+            raise OutputError(f"cannot write {d / 'results.parquet'}: {exc.strerror or exc}") from None
         summary = pd.concat(summaries, ignore_index=True)
         atomic_write(d / "summary.csv", lambda p: summary.to_csv(p, index=False, float_format="%.10g"))
 

@@ -92,7 +92,7 @@ def time_split(deals: pd.DataFrame, scenario: Scenario, plans: list[str]) -> pd.
                 "queue_days": float((start - enter)[ok].mean()),
                 "buyer_days": float((leave - done)[ok].mean()),
             })  # fmt: skip
-    out = pd.DataFrame(rows)
+    out = pd.DataFrame(rows, columns=["plan", "stage", "deals", "touch_days", "queue_days", "buyer_days"])
     out["plan"] = pd.Categorical(out["plan"], categories=plans)
     return out.sort_values(["plan"], kind="stable").reset_index(drop=True)
 

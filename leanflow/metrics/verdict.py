@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -59,23 +60,55 @@ def build_verdict(
         costs=costs(summary, scenarios, plans),
         warmup=None if weekly is None else warmup_check(weekly, scenarios),
     )
-    verdict.headlines = [_headline(comparison, plan) for plan in plans[1:]]
+    closed = closed_deals(summary)
+    verdict.headlines = [_headline(comparison, plan, plans[0], closed) for plan in plans[1:]]
     verdict.why = why_lines(summary, verdict.velocity, plans)
-    verdict.notes = _notes(verdict)
+    verdict.notes = [*no_deals_notes(summary), *_notes(verdict, closed)]
     return verdict
 
 
+def closed_deals(summary: pd.DataFrame) -> dict[str, int]:
+    """Deals won or lost in the window per plan, over all replications."""
+    closed = summary.assign(closed=summary["won"] + summary["lost"]).groupby("plan", observed=True, sort=False)
+    return {str(plan): int(n) for plan, n in closed["closed"].sum().items()}
+
+
+def no_deals_notes(summary: pd.DataFrame) -> list[str]:
+    """A note for every plan that closed no deal in the window (its deal metrics are then n/a)."""
+    empty = [plan for plan, n in closed_deals(summary).items() if n == 0]
+    if not empty:
+        return []
+    return [f"no deals closed in the window ({', '.join(empty)}): deal metrics are n/a; "
+            "lengthen horizon_days or shorten warmup_days"]  # fmt: skip
+
+
 def _pct(x: float) -> str:
-    return f"{100 * x:+.0f}%"
+    return "n/a" if x != x else f"{100 * x:+.0f}%"
 
 
-def _headline(comparison: pd.DataFrame, plan: str) -> str:
+def _fmt(x: float, spec: str) -> str:
+    """A number for a sentence, ``n/a`` when missing."""
+    return "n/a" if x != x else format(x, spec)
+
+
+def _ci(r: pd.Series, level: str) -> str:
+    """The relative change's interval in words: n/a with a single replication or when it is undefined."""
+    if r.n < 2:
+        return "CI n/a: one replication"
+    if r.rel_low != r.rel_low or r.rel_high != r.rel_high:
+        return "CI n/a"
+    return f"{level} CI {_pct(r.rel_low)} to {_pct(r.rel_high)}"
+
+
+def _headline(comparison: pd.DataFrame, plan: str, baseline: str, closed: dict[str, int]) -> str:
+    if not closed.get(plan, 0) and not closed.get(baseline, 0):
+        return f"{plan}: no deals closed in the window, in it or in {baseline}: nothing to compare on revenue or cycle"
     rows = comparison[comparison["plan"] == plan].set_index("metric")
     level = f"{round(100 * rows['confidence'].iloc[0], 1):g}%"
     parts = []
     if "won_revenue_per_week" in rows.index:
         r = rows.loc["won_revenue_per_week"]
-        ci = f"{level} CI {_pct(r.rel_low)} to {_pct(r.rel_high)}"
+        ci = _ci(r, level)
         if r.significant:
             parts.append(f"{_pct(r.rel)} won revenue per week ({ci})")
         else:
@@ -83,19 +116,31 @@ def _headline(comparison: pd.DataFrame, plan: str) -> str:
     if "cycle_p50" in rows.index:
         r = rows.loc["cycle_p50"]
         sig = "" if r.significant else ", not distinguishable"
-        parts.append(f"median cycle {r.base_mean:.0f} -> {r.plan_mean:.0f} days{sig}")
+        parts.append(f"median cycle {_fmt(r.base_mean, '.0f')} -> {_fmt(r.plan_mean, '.0f')} days{sig}")
     if "win_rate" in rows.index:
         r = rows.loc["win_rate"]
-        parts.append(f"win rate {100 * r.base_mean:.0f}% -> {100 * r.plan_mean:.0f}% ({100 * r['diff']:+.0f} pts)")
+        parts.append(f"win rate {_fmt(100 * r.base_mean, '.0f')}% -> {_fmt(100 * r.plan_mean, '.0f')}% "
+                     f"({_fmt(100 * r['diff'], '+.0f')} pts)")  # fmt: skip
     if "revenue_per_cost" in rows.index:
         r = rows.loc["revenue_per_cost"]
         sig = "" if r.significant else ", not distinguishable"
-        parts.append(f"revenue per unit cost {r.base_mean:.2f} -> {r.plan_mean:.2f} "
-                     f"({_pct(r.rel)}, {level} CI {_pct(r.rel_low)} to {_pct(r.rel_high)}{sig})")  # fmt: skip
+        parts.append(f"revenue per unit cost {_fmt(r.base_mean, '.2f')} -> {_fmt(r.plan_mean, '.2f')} "
+                     f"({_pct(r.rel)}, {_ci(r, level)}{sig})")  # fmt: skip
     return f"{plan}: " + "; ".join(parts)
 
 
-def _notes(v: Verdict) -> list[str]:
+def _correlation(r: Any, closed: dict[str, int], baseline: str) -> str:
+    """The CRN correlation, or why there is none."""
+    if r.correlation == r.correlation:
+        return f"{r.correlation:.2f}"
+    if r.n < 2:
+        return "n/a: one replication"
+    if not closed.get(baseline, 0) and not closed.get(str(r.plan), 0):
+        return "n/a: no deals closed"
+    return "n/a: no variation across replications"
+
+
+def _notes(v: Verdict, closed: dict[str, int]) -> list[str]:
     notes = []
     if len(v.plans) > 2:
         level = v.comparison["confidence"].iloc[0] if len(v.comparison) else v.confidence
@@ -107,7 +152,7 @@ def _notes(v: Verdict) -> list[str]:
     for r in crn.itertuples():
         notes.append(
             f"common random numbers: correlation of won revenue per week between {v.baseline} and {r.plan} "
-            f"across replications = {r.correlation:.2f}"
+            f"across replications = {_correlation(r, closed, v.baseline)}"
         )
     base = v.costs.iloc[0]
     for r in v.costs.iloc[1:].itertuples():

@@ -54,6 +54,8 @@ def warmup_check(weekly: pd.DataFrame, scenarios: dict[str, tuple[Scenario, str]
     for plan, g in frame.groupby("plan", observed=True):
         sc = scenarios[str(plan)][0]
         full = g[g["start_day"] + 7.0 <= sc.horizon_days]
+        if full.empty:
+            continue  # no full week: nothing to check
         first = math.ceil(sc.warmup_days / 7.0)  # the first week of the window
         for series in SERIES:
             x = full.pivot_table(index="replication", columns="week", values=series).sort_index(axis=1).to_numpy()
@@ -79,7 +81,7 @@ def _stretch_differs(x: np.ndarray, first: int, cut: int) -> float:
 def warmup_warnings(check: pd.DataFrame) -> list[str]:
     """One line per plan whose warm-up is too short, naming the series with the later truncation point."""
     lines = []
-    for plan, g in check[check["too_short"]].groupby("plan", sort=False):
+    for plan, g in check[check["too_short"].astype(bool)].groupby("plan", sort=False):
         worst = g.loc[g["truncation_days"].idxmax()]
         n = f"{worst.truncation_days:.0f}"
         lines.append(f"warm-up {worst.warmup_days:g} d looks too short for plan {plan}: {SERIES[worst.series]} "

@@ -44,7 +44,9 @@ def bottleneck(m: pd.Series, plan: str) -> str:
     if util.empty:
         return f"{plan}: no role data"
     role = str(util.idxmax()).removeprefix("utilisation_deal_")
-    return f"{plan}: {role} {100 * util.max():.0f}% busy on deal work, {m[f'queue_days_{role}']:.1f} d queue"
+    queue = m.get(f"queue_days_{role}", float("nan"))
+    wait = "no deal queued" if queue != queue else f"{queue:.1f} d queue"
+    return f"{plan}: {role} {100 * util.max():.0f}% busy on deal work, {wait}"
 
 
 def largest_factor(velocity: pd.DataFrame, plan: str) -> str:

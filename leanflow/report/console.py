@@ -68,7 +68,7 @@ def verdict_tables(v: Verdict) -> list[Table]:
     for col in ("plan", "stage", "touch", "queue", "buyer + blocked"):
         t.add_column(col, justify="left" if col in ("plan", "stage") else "right")
     for r in v.time_split.itertuples():
-        t.add_row(str(r.plan), r.stage, f"{r.touch_days:.1f}", f"{r.queue_days:.1f}", f"{r.buyer_days:.1f}")
+        t.add_row(str(r.plan), r.stage, *(_fixed(x, ".1f") for x in (r.touch_days, r.queue_days, r.buyer_days)))
     tables.append(t)
     t = Table(title="efficiency matrix and costs (equal-cost view)", title_justify="left")
     for col in ("plan", "resource efficiency", "flow efficiency", "headcount", "present (time-avg)", "cost / year",
@@ -76,11 +76,16 @@ def verdict_tables(v: Verdict) -> list[Table]:
         t.add_column(col, justify="left" if col == "plan" else "right")
     for e, c in zip(v.efficiency.itertuples(), v.costs.itertuples(), strict=True):
         heads = f"{c.headcount}" + ("" if c.like_for_like else " (not like-for-like)")
-        t.add_row(str(e.plan), f"{100 * e.resource_efficiency:.0f}%", f"{100 * e.flow_efficiency:.1f}%", heads,
-                  f"{c.people_present:.1f}", format_value("money", c.cost_per_year),
+        t.add_row(str(e.plan), _fixed(100 * e.resource_efficiency, ".0f", "%"), _fixed(100 * e.flow_efficiency, ".1f",
+                  "%"), heads, _fixed(c.people_present, ".1f"), format_value("money", c.cost_per_year),
                   format_value("number", c.revenue_per_cost))  # fmt: skip
     tables.append(t)
     return tables
+
+
+def _fixed(x: float, spec: str, suffix: str = "") -> str:
+    """A number in a table cell, ``-`` when missing."""
+    return "-" if x != x else f"{x:{spec}}{suffix}"
 
 
 def velocity_table(v: Verdict) -> Table:
@@ -93,7 +98,8 @@ def velocity_table(v: Verdict) -> Table:
         share = "-" if r.share != r.share else f"{100 * r.share:.0f}%"
         label = r.label if r.view == "factor" else f"speed view (not a factor): {r.label}"
         kind = metric_info(r.factor).kind
-        t.add_row(r.plan, label, format_value(kind, r.baseline), format_value(kind, r.value), f"{r.ratio:.2f}", share)
+        t.add_row(r.plan, label, format_value(kind, r.baseline), format_value(kind, r.value),
+                  format_value("number", r.ratio), share)  # fmt: skip
     return t
 
 

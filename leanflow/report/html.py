@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import shutil
 import subprocess
 import tempfile
+import warnings
 from datetime import UTC, datetime
 from itertools import zip_longest
 from pathlib import Path
@@ -23,10 +23,12 @@ from matplotlib.figure import Figure
 
 from leanflow import __version__
 from leanflow.errors import LeanflowError
-from leanflow.experiment.store import atomic_write
+from leanflow.experiment.store import atomic_write, check_output
 from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
+from leanflow.metrics.verdict import no_deals_notes
 from leanflow.report.charts import ALL_CHARTS
+from leanflow.report.read_checks import field, read_json
 from leanflow.report.results import Results, load_results
 from leanflow.scenario.schema import Scenario
 
@@ -51,16 +53,19 @@ def render_report(res: Results) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    charts = [
-        {"name": name, "title": fn.__doc__.strip().splitlines()[0] if fn.__doc__ else name, "caption": caption,
-         "src": figure_png(fn(res))}
-        for name, (fn, caption) in ALL_CHARTS.items()
-    ]  # fmt: skip
+    with warnings.catch_warnings():  # numpy's and matplotlib's complaints about an empty window: the charts show it
+        warnings.simplefilter("ignore")
+        charts = [
+            {"name": name, "title": fn.__doc__.strip().splitlines()[0] if fn.__doc__ else name, "caption": caption,
+             "src": figure_png(fn(res))}
+            for name, (fn, caption) in ALL_CHARTS.items()
+        ]  # fmt: skip
     verdict = _verdict(res)
     return env.get_template("report.html.j2").render(
         title=res.scenario.name,
         plans=res.plans,
         verdict=verdict,
+        notes=no_deals_notes(res.summary),
         plan_tables=_plan_tables(res),
         charts=charts,
         assumptions=_assumptions(res.scenario),
@@ -74,7 +79,7 @@ def write_report(directory: str | Path, output: str | Path | None = None) -> Pat
     """Render the report of a results directory (a run, a comparison or an optimisation); write it atomically."""
     from leanflow.report.optimise_report import is_optimisation_dir, render_optimisation_report
 
-    path = Path(output) if output else Path(directory) / "report.html"
+    path = check_output(Path(output) if output else Path(directory) / "report.html", directory=False)
     if is_optimisation_dir(Path(directory)):
         html = render_optimisation_report(Path(directory))
     else:
@@ -116,7 +121,8 @@ def _verdict(res: Results) -> dict[str, Any] | None:
     if res.comparison is None or len(res.plans) < 2:
         return None
     path = res.directory / "verdict.json"
-    said = json.loads(path.read_text()) if path.is_file() else {}
+    said = read_json(path) if path.is_file() else {}
+    said = {key: field(said, path, key, list) for key in ("headlines", "why", "notes") if key in said}
     tables = []
     for plan in res.plans[1:]:
         rows = res.comparison[res.comparison["plan"] == plan]
@@ -145,7 +151,8 @@ def _velocity(res: Results) -> list[dict[str, str]]:
         kind = metric_info(r.factor).kind
         rows.append({
             "plan": str(r.plan), "factor": r.label if r.view == "factor" else f"speed view (not a factor): {r.label}",
-            "base": format_value(kind, r.baseline), "value": format_value(kind, r.value), "ratio": f"{r.ratio:.2f}",
+            "base": format_value(kind, r.baseline), "value": format_value(kind, r.value),
+            "ratio": format_value("number", r.ratio),
             "share": "-" if r.share != r.share else f"{100 * r.share:.0f}%",
         })  # fmt: skip
     return rows

@@ -6,7 +6,6 @@ One self-contained HTML file (inline PNG charts and CSS), written by
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -16,37 +15,62 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from leanflow import __version__
-from leanflow.errors import LeanflowError
+from leanflow.errors import ResultsError
 from leanflow.report.charts import plan_colours
+from leanflow.report.read_checks import ANY, NUMBER, TEXT, check_columns, field, numbers, read_json, read_table
 
 TEMPLATES = Path(__file__).parent / "templates"
 
 
 def is_optimisation_dir(directory: Path) -> bool:
-    """Whether a directory holds an optimisation's results (its manifest says so)."""
-    try:
-        return json.loads((Path(directory) / "manifest.json").read_text()).get("kind") == "optimise"
-    except (OSError, ValueError, AttributeError):
-        return False
+    """Whether a directory holds an optimisation's results (its manifest, which must then be readable, says so)."""
+    manifest = Path(directory) / "manifest.json"
+    return manifest.is_file() and read_json(manifest).get("kind") == "optimise"
+
+
+SELECTION_KEYS = {"procedure": str, "objective": dict, "alpha": float, "delta": float, "first_stage": int,
+                  "max_replications": int, "families": dict}  # fmt: skip
+WINMAP_KEYS = {"challenger": str, "baseline": str, "rule": str, "rule_accuracy": float, "shares": dict, "points": int,
+               "replications": int}  # fmt: skip
+WINMAP_COLUMNS = {"point": NUMBER, "difference": NUMBER, "ci_low": NUMBER, "ci_high": NUMBER, "winner": ANY}
 
 
 def _read(directory: Path) -> dict[str, Any]:
+    """Every file of an optimisation directory the report shows, each checked."""
     d = Path(directory)
-    try:
-        selection = json.loads((d / "selection.json").read_text())
-        frontier = pd.read_csv(d / "frontier.csv")
-        best = pd.read_csv(d / "best.csv")
-    except (OSError, ValueError) as exc:
-        raise LeanflowError(f"{d} is an unfinished or damaged optimisation ({exc}); re-run leanflow optimise") from None
-    verdict = d / "verdict" / "verdict.json"
-    winmap = d / "winmap.parquet"
+    selection = _checked(d / "selection.json", SELECTION_KEYS)
+    metric = field(selection["objective"], d / "selection.json", "metric", str)
+    for family in selection["families"].values():
+        if not isinstance(family, dict):
+            raise ResultsError(f"{d / 'selection.json'}: a family is not what leanflow optimise writes")
+    frontier = read_table(d / "frontier.csv", {"family": TEXT, "selected": ANY, **numbers("cycle_p85_mean",
+                                                                                       f"{metric}_mean")})
+    verdict, winmap, summary = d / "verdict" / "verdict.json", d / "winmap.parquet", d / "winmap.json"
     return {
-        "selection": selection, "frontier": frontier, "best": best,
-        "verdict": json.loads(verdict.read_text()) if verdict.is_file() else None,
-        "winmap": pd.read_parquet(winmap) if winmap.is_file() else None,
-        "winmap_summary": json.loads((d / "winmap.json").read_text()) if (d / "winmap.json").is_file() else None,
-        "study": json.loads((d / "manifest.json").read_text()).get("study", str(d)),
+        "selection": selection, "frontier": frontier, "best": read_table(d / "best.csv", {}),
+        "verdict": _checked(verdict, dict.fromkeys(("headlines", "why", "notes"), list)) if verdict.is_file() else None,
+        "winmap": _winmap(winmap) if winmap.is_file() else None,
+        "winmap_summary": _checked(summary, WINMAP_KEYS) if summary.is_file() else None,
+        "study": str(read_json(d / "manifest.json").get("study", d)),
     }  # fmt: skip
+
+
+def _winmap(path: Path) -> pd.DataFrame:
+    """The win map's table: its columns, and at least one numeric uncertainty beside them."""
+    table = read_table(path, WINMAP_COLUMNS)
+    factors = [str(c) for c in table.columns if c not in WINMAP_COLUMNS]
+    if not factors:
+        raise ResultsError(f"{path}: no uncertainty columns")
+    check_columns(table, path, numbers(*factors))
+    return table
+
+
+def _checked(path: Path, keys: dict[str, type]) -> dict[str, Any]:
+    """A JSON file with these keys, of these types (an int passes for a float)."""
+    data = read_json(path)
+    for key, kind in keys.items():
+        field(data, path, key, (int, float) if kind is float else kind)
+    return data
 
 
 def frontier_chart(frontier: pd.DataFrame, metric: str) -> Figure:

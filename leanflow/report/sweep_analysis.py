@@ -12,7 +12,6 @@ one design point (replications without a value skipped), which is ``summary.csv`
 from __future__ import annotations
 
 import importlib
-import json
 import math
 import re
 import warnings
@@ -24,14 +23,24 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from pydantic import ValidationError
 from scipy import stats
 
-from leanflow.errors import LeanflowError
+from leanflow.errors import LeanflowError, ResultsError
 from leanflow.experiment.designs import SENSITIVITY_HINT, problem
 from leanflow.experiment.store import atomic_write
 from leanflow.experiment.sweep_store import CONFIDENCE
 from leanflow.report.charts import plan_colours
+from leanflow.report.read_checks import (
+    ANY,
+    NUMBER,
+    TEXT,
+    check_columns,
+    field,
+    numbers,
+    read_json,
+    read_table,
+    validated,
+)
 from leanflow.scenario.sweep_schema import SENSITIVITY_KINDS, Sweep
 
 PLOTS = "plots"
@@ -124,36 +133,36 @@ def load_sweep_data(directory: str | Path) -> SweepData:
     """Read a finished sweep's results directory.
 
     Raises:
-        LeanflowError: when it is not a sweep results directory, or has no results.parquet yet.
+        ResultsError: when it is not a sweep results directory, has no results.parquet yet, or a file is damaged.
     """
     d = Path(directory)
     if not d.is_dir():
-        raise LeanflowError(f"{d}: no such directory (give the -o directory of `leanflow sweep`)")
+        raise ResultsError(f"{d}: no such directory (give the -o directory of `leanflow sweep`)")
     manifest_path = d / "manifest.json"
     if not manifest_path.is_file():
-        raise LeanflowError(f"{d} is not a sweep results directory: it has no manifest.json")
-    try:
-        manifest = json.loads(manifest_path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise LeanflowError(f"{manifest_path}: unreadable manifest ({exc})") from exc
-    if not isinstance(manifest, dict) or manifest.get("kind") != "sweep":
-        raise LeanflowError(
+        raise ResultsError(f"{d} is not a sweep results directory: it has no manifest.json")
+    manifest = read_json(manifest_path)
+    if manifest.get("kind") != "sweep":
+        raise ResultsError(
             f"{d} is not a sweep results directory (its manifest.json is not a sweep's); "
             "`leanflow report` reads the results of a single run"
         )
     if not (d / "results.parquet").is_file() or not (d / "design.parquet").is_file():
-        raise LeanflowError(
+        raise ResultsError(
             f"{d} has no results.parquet: run the sweep first (leanflow sweep FILE -o {d}); "
             "an interrupted sweep resumes where it stopped"
         )
-    try:
-        sweep = Sweep.model_validate(manifest.get("sweep"))
-    except ValidationError as exc:
-        raise LeanflowError(
-            f"{manifest_path}: the sweep it records is not valid ({exc.error_count()} error(s))"
-        ) from exc
-    design = pd.read_parquet(d / "design.parquet").sort_index()
-    results = pd.read_parquet(d / "results.parquet")
+    sweep = validated(Sweep, manifest.get("sweep"), manifest_path, "sweep")
+    plans = field(manifest, manifest_path, "plans", list)
+    factors = field(manifest, manifest_path, "factors", list)
+    outputs = field(manifest, manifest_path, "outputs", list)
+    design = read_table(d / "design.parquet", dict.fromkeys(factors, ANY)).sort_index()
+    kinds = {"point": NUMBER, "plan": TEXT, "replication": NUMBER, **dict.fromkeys(factors, ANY)}
+    results = read_table(d / "results.parquet", kinds, plans)
+    check_columns(results, d / "results.parquet", numbers(*(m for m in outputs if m in results)))
+    missing = sorted(set(results["point"]) - set(design.index))
+    if missing:
+        raise ResultsError(f"{d / 'results.parquet'}: point {missing[0]} is not in design.parquet")
     results["plan"] = results["plan"].astype(str)
     return SweepData(d, manifest, sweep, design, results)
 
