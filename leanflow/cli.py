@@ -390,12 +390,15 @@ def calibrate(
     diagnostics: Annotated[Path | None, typer.Option("--diagnostics", help="Directory for diagnostics.html.")] = None,
     replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications of the check.")] = 20,
     jobs: Jobs = None,
+    horizon_days: Annotated[
+        int, typer.Option("--horizon-days", min=1, help="Forecast horizon the arrival rate's rate_cv is stated for.")
+    ] = 90,
 ) -> None:
     """Fit a scenario (one plan, as_is) to a CRM export; check that it reproduces the data."""
     from leanflow.crm.calibrate_command import run_calibrate
 
     say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
-    run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say)
+    run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say, horizon_days)
 
 
 @app.command("backtest")

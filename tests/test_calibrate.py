@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from leanflow.crm.calibrate import calibrate
+from leanflow.crm.calibrate import calibrate, rate_spread, weekly_counts
 from leanflow.crm.fits import fit_arrivals, fit_values
 from leanflow.crm.importer import ImportedExport
 from leanflow.crm.mapping import Mapping
@@ -139,6 +139,16 @@ def test_arrivals_find_seasonality_in_two_years_and_none_in_ten_months() -> None
     assert short.seasonality is None and "no seasonality" in short.note
 
 
+def test_rate_cv_comes_from_the_whole_weeks_before_the_as_of_date() -> None:
+    start, end = pd.Timestamp("2021-01-04"), pd.Timestamp("2021-03-20")  # 75 days: 10 whole weeks, 5 days over
+    days = pd.date_range(start, end - pd.Timedelta(days=1), freq="D")
+    created = pd.Series(days.repeat([20 if d < pd.Timestamp("2021-02-15") else 40 for d in days]))
+    counts = weekly_counts(created, fit_arrivals(created, start, end))  # weeks back from 2021-03-20, oldest first
+    assert counts.tolist() == [140.0] * 5 + [240.0] + [280.0] * 4  # the oldest from 2021-01-09; 2021-02-13 mixed
+    short, long = (rate_spread(created, fit_arrivals(created, start, end), h) for h in (7, 182))
+    assert 0 < short.cv < long.cv and short.weeks == long.weeks == 10  # a rate that moved: more drift further out
+
+
 def test_two_phases_are_recovered_from_their_own_curves() -> None:
     # fast early losses, then a decision that is immediate for 40% and slow for the rest: the lost median
     # (12 days) lies just below the plateau between the fast and the slow closes, where a small misfit moves it
@@ -178,6 +188,36 @@ def test_maven_calibration_loads_runs_and_reproduces_the_data(tmp_path: Path) ->
     assert earlier.obs.table["created"].max() < pd.Timestamp("2017-07-01")
     assert earlier.obs.table["closed"].max() < pd.Timestamp("2017-07-01")
     assert earlier.incidence.n < cal.incidence.n
+
+
+def _model_win_given_open(stages, ages: np.ndarray) -> np.ndarray:
+    """P(won eventually | still open at age a) of two calibrated timed stages (elapsed days as fitted)."""
+    first, second = stages[0], stages[-1]
+    t1 = np.cumsum(first.pmf / first.pmf.sum())
+    t12 = np.cumsum(np.convolve(first.pmf / first.pmf.sum(), second.pmf / second.pmf.sum()))
+    a = ages.astype(int)
+    onward, q = first.advance, second.silent
+    still = (1 - t1[a]) + onward * ((1 - q) * (t1[a] - t12[a]) + q * t1[a])
+    return onward * (1 - q) * second.advance * (1 - t12[a]) / still
+
+
+@needs_maven
+def test_maven_old_open_deals_win_as_often_as_the_data_says(tmp_path: Path) -> None:
+    # the data's no-decision deals are open at every age it has seen: in the model their buyer goes silent in
+    # the last stage, so a deal open at age a wins eventually as often as the Aalen-Johansen curves say
+    from leanflow.crm import read_export
+
+    cal = calibrate(read_export(MAVEN, "maven"), date(2017, 6, 26), horizon_days=90)
+    inc = cal.incidence
+    ages = np.arange(20, inc.won.size - 20, 10)
+    data = (inc.p_won - inc.won[ages]) / (1 - inc.won[ages] - inc.lost[ages])
+    model = _model_win_given_open(cal.stages, ages)
+    assert np.abs(model - data).max() < 0.05, list(zip(ages.tolist(), data.round(3), model.round(3), strict=True))
+    sc = load_scenario(write_scenario(cal, tmp_path / "maven.yaml"))
+    assert sc.market.buyer.stale_after_days == inc.won.size
+    assert 0 < sc.market.sources["crm"].rate_cv < 1
+    assert 0 < sc.process.stages[-1].advance.log_odds_sd < 0.5
+    assert all(st.advance.log_odds_sd == 0 for st in sc.process.stages[:-1])
 
 
 @needs_maven

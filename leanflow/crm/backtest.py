@@ -13,8 +13,10 @@ Placing today's deals in the model's stages: with stage history the CRM stage is
 the calibration's stages are timed phases the CRM cannot see, so each deal's stage is drawn from the
 probability of being in it at its age, still open (the calibrated phase times and exits), once per window.
 Deals older than the longest cycle the calibration observed are the calibration's own 'no decision':
-they start stale (the forecast's ``max_age_days``). A deal with no amount gets its segment's mean won
-amount before ``as_of`` (the model needs a value; the mean keeps the expected revenue unbiased).
+they start stale (the forecast's ``max_age_days``); younger ones may be no-decision deals too, whose buyer
+went silent in the last timed stage (``leanflow.crm.stages.stages_from_cycle``). A deal with no amount gets
+its segment's mean won amount before ``as_of`` (the model needs a value; the mean keeps the expected revenue
+unbiased).
 """
 
 from __future__ import annotations
@@ -162,7 +164,7 @@ def backtest(imp, as_of: date, horizon_days: int, n: int, seed: int | None = Non
     problem = window_problem(imp, as_of, horizon_days)
     if problem is not None:
         raise LeanflowError(problem)
-    cal = calibrate(imp, as_of)
+    cal = calibrate(imp, as_of, horizon_days)
     scenario = cal.scenario()
     seed = scenario.seed if seed is None else seed
     open_ = with_values(imp, pipeline_at(imp, as_of), as_of)
@@ -252,15 +254,17 @@ def stage_weights(stages, ages: np.ndarray) -> np.ndarray:
     """P(in stage k and still open at age a), per deal and stage: (deals, stages).
 
     A deal is in stage k at age a when it went on from every earlier stage (their ``advance``) and the
-    stages' elapsed days satisfy S_k <= a < S_k + T_k, with S_k the sum of the earlier stages' days."""
+    stages' elapsed days satisfy S_k <= a < S_k + T_k, with S_k the sum of the earlier stages' days; a deal
+    whose buyer went silent in stage k (its ``silent`` share, no decision) stays in it at every age the data
+    has seen, and does not go on."""
     before = np.array([1.0])  # the distribution of S_k, per whole day
     reach = 1.0
     out = np.zeros((ages.size, len(stages)))
     for k, s in enumerate(stages):
         days = np.array([1.0]) if s.pmf is None else s.pmf / s.pmf.sum()
         after = np.convolve(before, days)
-        out[:, k] = reach * (_cdf(before, ages) - _cdf(after, ages))
-        before, reach = after, reach * s.advance
+        out[:, k] = reach * (_cdf(before, ages) - (1.0 - s.silent) * _cdf(after, ages))
+        before, reach = after, reach * (1.0 - s.silent) * s.advance
     return out
 
 

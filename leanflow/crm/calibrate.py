@@ -23,8 +23,9 @@ from leanflow.crm.fits import ArrivalFit, CapacityFit, ValueFit, fit_arrivals, f
 from leanflow.crm.mapping import Mapping
 from leanflow.crm.stages import StageFit, stage_name, stages_from_cycle, stages_from_history
 from leanflow.crm.survival import LOST, WON, Incidence, Phases, incidence
+from leanflow.crm.uncertainty import MIN_WEEKS, rate_cv_from_weekly
 from leanflow.errors import LeanflowError
-from leanflow.scenario.schema import Scenario
+from leanflow.scenario.schema import MAX_CV, Scenario
 
 if TYPE_CHECKING:
     from leanflow.crm.importer import ImportedExport
@@ -35,6 +36,7 @@ EFFORT_CV = 0.5  # assumption: how much one deal's effort at a stage varies (gam
 MIN_CLOSED = 20
 MEASURED_DAYS = 365
 MONTH = 30
+FORECAST_DAYS = 90  # the horizon the rate's uncertainty is stated for, unless the caller says
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,15 @@ class Effort:
 
 
 @dataclass(frozen=True)
+class RateSpread:
+    """The arrival rate's uncertainty over a forecast horizon, from the weekly counts the rate was fitted on."""
+
+    cv: float  # the source's rate_cv
+    weeks: int  # whole weeks counted back from the as-of date (0: too few to estimate, cv 0)
+    horizon_days: int
+
+
+@dataclass(frozen=True)
 class Calibration:
     """Every fit of one calibration, with the evidence the scenario's comments and the diagnostics show."""
 
@@ -100,6 +111,7 @@ class Calibration:
     stages: list[StageFit]
     capacity: CapacityFit
     effort: Effort
+    rate_spread: RateSpread
 
     @property
     def win_rate(self) -> float:
@@ -111,6 +123,11 @@ class Calibration:
         """Long enough for every deal present to have been created after time 0: the longest fitted cycle."""
         longest = sum(s.pmf.size for s in self.stages if s.pmf is not None)
         return max(3 * MONTH, math.ceil(longest / MONTH) * MONTH)
+
+    @property
+    def stale_after_days(self) -> float:
+        """When a deal whose buyer went silent ends stale: a day past the longest observed cycle."""
+        return float(self.incidence.won.size)
 
     @property
     def horizon_days(self) -> int:
@@ -150,8 +167,9 @@ def observe(table: pd.DataFrame, as_of: date | None) -> Observed:
     return Observed(t.reset_index(drop=True), cut, first_close, max(t["created"].min(), first_close))
 
 
-def calibrate(imp: ImportedExport, as_of: date | None = None) -> Calibration:
-    """Fit a scenario's parameters to an imported export, as of a date (default: the day after its last date)."""
+def calibrate(imp: ImportedExport, as_of: date | None = None, horizon_days: int = FORECAST_DAYS) -> Calibration:
+    """Fit a scenario's parameters to an imported export, as of a date (default: the day after its last date);
+    the arrival rate's uncertainty is stated for a forecast of ``horizon_days`` after it."""
     m: Mapping = imp.mapping
     obs = observe(imp.table, as_of)
     t = obs.table
@@ -166,7 +184,31 @@ def calibrate(imp: ImportedExport, as_of: date | None = None) -> Calibration:
     segments, test = _segments(obs, m.columns.segment is not None)
     capacity = fit_capacity(t, obs.as_of)
     effort = _effort(m.effort_share, arrivals, stages, capacity.headcount)
-    return Calibration(imp.export.name, m, obs, arrivals, segments, test, inc, phases, stages, capacity, effort)
+    spread = rate_spread(t["created"], arrivals, horizon_days)
+    return Calibration(imp.export.name, m, obs, arrivals, segments, test, inc, phases, stages, capacity, effort,
+                       spread)  # fmt: skip
+
+
+def weekly_counts(created: pd.Series, arrivals: ArrivalFit) -> np.ndarray:
+    """Opportunities created in each whole week of the complete window, counted back from the as-of date and
+    returned oldest first, each divided by its seasonal multiplier (the rate's own model)."""
+    weeks = (arrivals.end - arrivals.start).days // 7
+    back = ((arrivals.end - pd.Timedelta(days=1) - created).dt.days // 7).to_numpy()
+    inside = (created < arrivals.end).to_numpy() & (back < weeks)
+    counts = np.bincount(back[inside].astype(int), minlength=weeks)[::-1].astype(float)
+    if arrivals.seasonality is None:
+        return counts
+    starts = [arrivals.end - pd.Timedelta(days=7 * (weeks - k)) for k in range(weeks)]
+    return counts / np.array([arrivals.rate_on(d) / arrivals.per_week for d in starts])
+
+
+def rate_spread(created: pd.Series, arrivals: ArrivalFit, horizon_days: int) -> RateSpread:
+    """The source's rate_cv over ``horizon_days`` (``leanflow.crm.uncertainty``), capped at the schema's most;
+    0 when the window has too few whole weeks to estimate it."""
+    counts = weekly_counts(created, arrivals)
+    if counts.size < MIN_WEEKS or counts.sum() == 0:
+        return RateSpread(0.0, 0, horizon_days)
+    return RateSpread(min(rate_cv_from_weekly(counts, horizon_days / 7.0), MAX_CV), int(counts.size), horizon_days)
 
 
 def _segments(obs: Observed, mapped: bool) -> tuple[list[SegmentFit], float]:
@@ -221,7 +263,8 @@ def summary_lines(cal: Calibration) -> list[str]:
         f"as of {o.as_of:%Y-%m-%d}: {len(o.table):,} opportunities created before it ({count.get('won', 0):,} won, "
         f"{count.get('lost', 0):,} lost, {count.get('open', 0):,} open); first close {o.first_close:%Y-%m-%d}, so the "
         f"complete window is {o.start:%Y-%m-%d}..{last:%Y-%m-%d}",
-        f"arrivals: {a.per_week:.1f} opportunities / week (SE {a.se:.2g}; {a.n:,} created in the window); {a.note}",
+        f"arrivals: {a.per_week:.1f} opportunities / week (SE {a.se:.2g}; {a.n:,} created in the window); {a.note}; "
+        f"rate_cv {cal.rate_spread.cv:.3f} over {cal.rate_spread.horizon_days} days",
         f"outcomes (Aalen-Johansen, open deals censored): P(won) {inc.p_won:.3f}, P(lost) {inc.p_lost:.3f}, "
         f"no decision {inc.p_open:.3f}; win rate {cal.win_rate:.1%}; median days to win {inc.median(WON):.1f}, "
         f"to lose {inc.median(LOST):.1f}",

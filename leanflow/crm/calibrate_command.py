@@ -36,8 +36,9 @@ def check_directory(path: Path, option: str) -> None:
 
 def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[Path] | None, output: Path,
                   diagnostics: Path | None, replications: int, jobs: int | None,
-                  say: Callable[[str], None]) -> None:  # fmt: skip
-    """Calibrate ``export`` into ``output``; say the fits and whether the scenario reproduces the data."""
+                  say: Callable[[str], None], horizon_days: int = 90) -> None:  # fmt: skip
+    """Calibrate ``export`` into ``output`` (the rate's uncertainty stated for ``horizon_days``); say the fits and
+    whether the scenario reproduces the data."""
     from leanflow.crm.importer import check_output, read_export
 
     day = parse_as_of(as_of)
@@ -50,7 +51,7 @@ def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[P
     from leanflow.scenario import load_scenario
 
     imported = read_export(export, mapping, history)
-    cal = calibrate(imported, day)
+    cal = calibrate(imported, day, horizon_days)
     for line in summary_lines(cal):
         say(line)
     write_scenario(cal, output)

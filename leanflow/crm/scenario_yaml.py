@@ -13,8 +13,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from leanflow.crm.calibrate import EFFORT_CV, Calibration, Effort, StageFit
+from leanflow.crm.stages import BUYER_POINTS
 from leanflow.crm.survival import sample_points
+from leanflow.crm.uncertainty import log_odds_sd_from
 from leanflow.experiment.store import atomic_write
+from leanflow.scenario.schema import MAX_LOG_ODDS_SD
 
 
 def _r(x: float, digits: int = 4) -> float:
@@ -120,6 +123,12 @@ def _market(cal: Calibration, last: pd.Timestamp) -> CommentedMap:
                                 f"SE {a.se:.2g}", "per_week")  # fmt: skip
     if a.seasonality is not None:
         source["seasonality"] = _seq(a.seasonality)
+    spread = cal.rate_spread
+    source["rate_cv"] = _r(spread.cv)
+    source.yaml_add_eol_comment(
+        f"the rate's uncertainty over a {spread.horizon_days}-day horizon: variogram of the {spread.weeks} whole "
+        f"weeks' counts to {_d(last)} (leanflow.crm.uncertainty.rate_cv_from_weekly)" if spread.weeks else
+        f"too few whole weeks before {_d(o.as_of)} to estimate the rate's uncertainty: 0", "rate_cv")  # fmt: skip
     source.yaml_set_comment_before_after_key("kind", before=a.note, indent=6)
     market = CommentedMap()
     market["segments"] = segments
@@ -128,6 +137,11 @@ def _market(cal: Calibration, last: pd.Timestamp) -> CommentedMap:
         "segment has the same stage times and exits (one win rate for all in the model)."))  # fmt: skip
     market["sources"] = CommentedMap({"crm": source})
     market["sources"].yaml_add_eol_comment("every opportunity of the export: it has no lead source split", "crm")
+    if any(st.silent > 0 for st in cal.stages):
+        market["buyer"] = CommentedMap({"stale_after_days": cal.stale_after_days})
+        market["buyer"].yaml_add_eol_comment(
+            f"a day past the longest observed cycle ({cal.stale_after_days - 1:g} days): no fitted wait reaches it, "
+            "so only the silent buyers (no decision) go stale", "stale_after_days")  # fmt: skip
     return market
 
 
@@ -135,7 +149,7 @@ def _process(cal: Calibration) -> CommentedMap:
     e, inc = cal.effort, cal.incidence
     stages = CommentedSeq()
     for i, s in enumerate(cal.stages):
-        stages.append(_stage(s, e, i == len(cal.stages) - 1))
+        stages.append(_stage(s, e, i == len(cal.stages) - 1, cal.stale_after_days))
         stages.yaml_set_comment_before_after_key(i, before=_wrap(f"{s.name}: {s.note}", 106), indent=2)
     how = ("stage history" if cal.phases is None else
            f"creation and close dates only (no stage history): {len(cal.stages)} stage(s)")  # fmt: skip
@@ -150,12 +164,13 @@ def _process(cal: Calibration) -> CommentedMap:
         f"Stage times and exits from {how}. Outcomes: competing risks (lifelines Aalen-Johansen), open deals "
         f"censored; of {inc.n:,} opportunities ({inc.n_won:,} won, {inc.n_lost:,} lost before the as-of date): "
         f"P(won) {inc.p_won:.3f}, P(lost) {inc.p_lost:.3f}, no decision {inc.p_open:.3f} (still open after the "
-        f"longest observed cycle, {inc.won.size - 1} days: disqualified in the model).\n"
+        f"longest observed cycle, {inc.won.size - 1} days: in the model the buyer goes silent at the last timed "
+        f"stage and the deal ends stale).\n"
         f"Elapsed days = seller effort + buyer wait; {share}."))  # fmt: skip
     return proc
 
 
-def _stage(s: StageFit, e: Effort, last: bool) -> CommentedMap:
+def _stage(s: StageFit, e: Effort, last: bool, silent_days: float) -> CommentedMap:
     st = CommentedMap()
     st["name"] = s.name
     st.yaml_add_eol_comment(f"not a CRM stage: {s.crm[1:-1]}" if s.crm.startswith("(") else f"CRM '{s.crm}'", "name")
@@ -166,16 +181,27 @@ def _stage(s: StageFit, e: Effort, last: bool) -> CommentedMap:
     st["effort_hours"] = _flow({"dist": "gamma", "mean": _r(effort * e.hours_per_week / 7.0), "cv": EFFORT_CV})
     st.yaml_add_eol_comment(f"{e.share:.3g} x {s.mean_days:.1f} mean elapsed days x {e.hours_per_week:g} h / 7 days "
                             "(cv assumed)", "effort_hours")  # fmt: skip
-    values = [_r(max(v - effort - e.queue_days, 0.0)) for v in sample_points(s.pmf)]
-    st["buyer_days"] = _flow({"dist": "empirical", "values": values})
-    st.yaml_add_eol_comment(f"100 quantiles of elapsed days, less {effort:.2f} of effort and {e.queue_days:.2f} "
-                            "waiting for the owner (M/G/1 estimate)", "buyer_days")  # fmt: skip
-    st["advance"] = _flow({"base": _r(s.advance)})
-    st.yaml_add_eol_comment("P(won)" if last else "P(going on to the next stage)", "advance")
+    values = [_r(max(v - effort - e.queue_days, 0.0)) for v in sample_points(s.pmf, BUYER_POINTS)]
+    silent = s.silent_waits
+    st["buyer_days"] = _flow({"dist": "empirical", "values": values + [silent_days] * silent})
+    st.yaml_add_eol_comment(f"{BUYER_POINTS} quantiles of elapsed days, less {effort:.2f} of effort and "
+                            f"{e.queue_days:.2f} waiting for the owner (M/G/1 estimate)" + (
+                            f"; then {silent} silent buyers (no decision, {s.silent:.1%}): stale at "
+                            f"{silent_days:g} days" if silent else ""), "buyer_days")  # fmt: skip
+    what = "P(won)" if last else "P(going on to the next stage)"
+    if last and 0 < s.advance < 1 and math.isfinite(s.se):
+        sd = min(log_odds_sd_from(s.advance, s.se), MAX_LOG_ODDS_SD)
+        st["advance"] = _flow({"base": _r(s.advance), "log_odds_sd": _r(sd)})
+        what += (f"; log_odds_sd by the delta method from its standard error {s.se:.3g} (the Aalen-Johansen "
+                 f"variance of P(won), {s.n:,} opportunities)")  # fmt: skip
+    else:
+        st["advance"] = _flow({"base": _r(s.advance)})
+    st.yaml_add_eol_comment(what, "advance")
     if s.advance < 1:
         st["lost_share"] = _r(s.lost_share)
-        st.yaml_add_eol_comment("of the deals that do not go on: lost; the rest no decision (disqualified)",
-                                "lost_share")  # fmt: skip
+        why = ("of the deals that do not go on: lost; the rest no decision (disqualified)" if s.lost_share < 1 else
+               "the deals that do not go on are lost")  # fmt: skip
+        st.yaml_add_eol_comment(why, "lost_share")
     return st
 
 

@@ -9,6 +9,7 @@ close; conversions and durations are competing-risks estimates with open deals c
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ import pandas as pd
 from leanflow.crm.survival import LOST, WON, Incidence, Phases, incidence, split_phases
 
 DECISION = "decision"
+BUYER_POINTS = 100  # quantiles of a stage's elapsed days that make its buyer_days; silent ones are added to them
 EPOCH = pd.Timestamp("1970-01-01")
 
 
@@ -33,6 +35,13 @@ class StageFit:
     reach: float  # share of all opportunities that reach this stage
     n: int  # deals in the estimate
     note: str  # where the numbers come from, for the scenario's comments
+    silent_waits: int = 0  # buyer waits added to its BUYER_POINTS for the buyers who never reply (no decision)
+    se: float = math.nan  # standard error of ``advance``, for its log-odds uncertainty (nan: not estimated)
+
+    @property
+    def silent(self) -> float:
+        """The share of the deals entering the stage whose buyer never replies: they end stale."""
+        return self.silent_waits / (BUYER_POINTS + self.silent_waits)
 
     @property
     def mean_days(self) -> float:
@@ -58,12 +67,26 @@ def _exit_shares(advance: float, lost: float) -> float:
     return 1.0 if rest <= 1e-12 else float(min(1.0, max(0.0, lost / rest)))
 
 
+def silent_copies(p_open: float, replied: float) -> int:
+    """How many buyer waits to add to a stage's ``BUYER_POINTS`` so that the share of silent buyers among the
+    deals that enter it is nearest ``p_open`` / (``replied`` + ``p_open``)."""
+    return round(BUYER_POINTS * p_open / replied) if replied > 0 else 0
+
+
 def stages_from_cycle(inc: Incidence, pipeline: list[str]) -> tuple[list[StageFit], Phases]:
     """Stages when only creation and close dates are known: one or two timed phases over the pipeline stages.
 
     One phase: the last pipeline stage holds the whole cycle, the earlier ones are passed in no time. Two
     phases: the first pipeline stage holds the first, the last one the second (a stage of its own, named
     'decision', when the pipeline has one stage), and those between are passed in no time.
+
+    No decision (deals never seen to close, ``p_open``) is the last timed stage's silent share: those deals
+    pass the earlier phases as the others do, are worked there, and their buyer never replies, so they stay
+    open until the scenario's ``stale_after_days`` (past the longest observed cycle) and end stale. So a deal
+    open at age a is a no-decision deal as often as the data says (the data has them open at every age); had
+    they left at the end of the first phase, every deal past it would be one that closes, and today's old
+    deals would win too often. The silent share is rounded to whole copies among the stage's buyer waits
+    (``silent_copies``), the advance of the stages before it set so that P(won) stays exact.
     """
     ph = split_phases(inc)
     taken: set[str] = set()
@@ -76,18 +99,25 @@ def stages_from_cycle(inc: Incidence, pipeline: list[str]) -> tuple[list[StageFi
 
     if ph.second is None:
         why = "won and lost take indistinguishable times" if max(ph.ks_won, ph.ks_lost) <= ph.critical else "best fit"
-        only = StageFit(names[-1], pipeline[-1], ph.first, p_won, _exit_shares(p_won, p_lost), 1.0, inc.n,
-                        f"one phase ({why}): days to any close; {fit}")  # fmt: skip
+        m = silent_copies(p_open, p_won + p_lost)
+        silent = m / (BUYER_POINTS + m)
+        advance = min(1.0, p_won / (1.0 - silent))
+        only = StageFit(names[-1], pipeline[-1], ph.first, advance, 1.0, 1.0, inc.n,
+                        f"one phase ({why}): days to any close; no decision ({p_open:.1%}): the buyer goes silent "
+                        f"({silent:.1%} of deals); {fit}", m, inc.won_se / (1.0 - silent))  # fmt: skip
         return [*(passed(k, 1.0) for k in range(len(names) - 1)), only], ph
-    onward = p_won + ph.late_lost
-    first = StageFit(names[0], pipeline[0], ph.first, onward, _exit_shares(onward, p_lost - ph.late_lost), 1.0,
-                     inc.n, f"first of two phases: early losses ({p_lost - ph.late_lost:.1%} of deals) and no "
-                     f"decision ({p_open:.1%}) leave after it; {fit}")  # fmt: skip
+    closing = p_won + ph.late_lost  # deals that go on and then close
+    m = silent_copies(p_open, closing)
+    silent = m / (BUYER_POINTS + m)
+    onward = min(1.0, closing / (1.0 - silent))
+    first = StageFit(names[0], pipeline[0], ph.first, onward, 1.0, 1.0, inc.n,
+                     f"first of two phases: early losses ({1.0 - onward:.1%} of deals) leave after it; {fit}")
     own = len(names) == 1
     second = StageFit(stage_name(DECISION, taken) if own else names[-1],
-                      "(the rest of a won deal's cycle)" if own else pipeline[-1], ph.second, p_won / onward, 1.0,
+                      "(the rest of a won deal's cycle)" if own else pipeline[-1], ph.second, p_won / closing, 1.0,
                       onward, inc.n, f"second phase: the rest of a win's days (deconvolution); late losses "
-                      f"{ph.late_lost:.1%}")  # fmt: skip
+                      f"{ph.late_lost:.1%}; no decision ({p_open:.1%} of deals): the buyer goes silent "
+                      f"({silent:.1%} of those entering it)", m, inc.won_se / closing)  # fmt: skip
     return [first, *(passed(k, onward) for k in range(1, len(names) - 1)), second], ph
 
 
@@ -135,6 +165,6 @@ def stages_from_history(deals: pd.DataFrame, history: pd.DataFrame, pipeline: li
         what = "won" if k == last else "went on"
         fits.append(StageFit(name, label, inc.pmf(WON) + inc.pmf(LOST), inc.p_won, _exit_shares(inc.p_won, inc.p_lost),
                              share, inc.n, f"stage history: {inc.n} entries from {start:%Y-%m-%d}, {inc.n_won} {what}, "
-                             f"{inc.n_lost} lost (Aalen-Johansen)"))  # fmt: skip
+                             f"{inc.n_lost} lost (Aalen-Johansen)", se=inc.won_se))  # fmt: skip
         share *= inc.p_won
     return fits

@@ -50,6 +50,7 @@ class Incidence:
     n: int  # deals in the estimate
     n_won: int
     n_lost: int
+    won_se: float = math.nan  # standard error of ``p_won`` (the Aalen-Johansen variance at the longest cycle)
 
     @property
     def p_won(self) -> float:
@@ -96,18 +97,21 @@ def incidence(days: np.ndarray, outcome: np.ndarray, entry: np.ndarray) -> Incid
     last = int(days[closed].max())
     grid = np.arange(last + 1) + EVAL
     fitter = _fitter()
-    curves = []
+    curves, won_se = [], math.nan
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lifelines warns that it jitters tied close days
         for cause in (WON, LOST):
             if not (outcome == cause).any():
                 curves.append(np.zeros(grid.size))
                 continue
-            aj = fitter(calculate_variance=False, seed=0).fit(t, outcome, event_of_interest=cause, entry=entry)
+            aj = fitter(calculate_variance=cause == WON, seed=0).fit(t, outcome, event_of_interest=cause, entry=entry)
             cif = aj.cumulative_density_.iloc[:, 0]
             at = np.searchsorted(cif.index.to_numpy(), grid, side="right") - 1
             curves.append(np.where(at >= 0, cif.to_numpy()[np.maximum(at, 0)], 0.0))
-    return Incidence(curves[0], curves[1], int(t.size), int((outcome == WON).sum()), int((outcome == LOST).sum()))
+            if cause == WON and at[-1] >= 0:
+                won_se = math.sqrt(max(float(aj.variance_.to_numpy()[at[-1]]), 0.0))
+    return Incidence(curves[0], curves[1], int(t.size), int((outcome == WON).sum()), int((outcome == LOST).sum()),
+                     won_se)  # fmt: skip
 
 
 def median_day(pmf: np.ndarray) -> float:
