@@ -112,7 +112,7 @@ def run(
 ) -> None:
     """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
     from leanflow.experiment.runner import run_scenario
-    from leanflow.experiment.store import check_output
+    from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
     sets = _with_seed(overrides, seed)
@@ -141,7 +141,7 @@ def compare(
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
     from leanflow.experiment.runner import run_scenario
-    from leanflow.experiment.store import check_output
+    from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
     sets = _with_seed(overrides, seed)
@@ -266,8 +266,8 @@ def sweep(
     analyze: Annotated[bool, typer.Option("--analyze", help="Analyse the results when done.")] = False,
 ) -> None:
     """Run a parameter sweep (resumable: re-run the same command to continue after an interruption)."""
-    from leanflow.experiment.store import check_output
     from leanflow.experiment.sweep import run_sweep
+    from leanflow.files import check_output
     from leanflow.scenario.sweep_loader import load_sweep
 
     loaded = load_sweep(file)
@@ -295,8 +295,8 @@ def optimise(
     from leanflow.experiment.optimise import optimise as run_optimise
     from leanflow.experiment.optimise_outputs import summary_lines, write_outputs
     from leanflow.experiment.runner import run_scenario
-    from leanflow.experiment.store import check_output
     from leanflow.experiment.winmap import write_winmap
+    from leanflow.files import check_output
     from leanflow.scenario import load_scenario
     from leanflow.scenario.optimise_loader import load_optimisation
 
@@ -364,13 +364,14 @@ def forecast_command(
     from leanflow.experiment.forecast import forecast, parse_day
 
     first, last = parse_day(start, "--from"), parse_day(until, "--until")  # a typo fails before the heavy imports
-    from leanflow.report.forecast_report import console_table, flag_lines, writable, write_forecast
+    from leanflow.files import check_output
+    from leanflow.report.forecast_report import console_table, flag_lines, write_forecast
     from leanflow.scenario import load_scenario
     from leanflow.scenario.pipeline import read_pipeline
 
     scenario = load_scenario(file, _with_seed(overrides, seed))
     deals = read_pipeline(pipeline, scenario) if pipeline is not None else None
-    target_dir = writable(output or Path("results") / f"{file.stem}-forecast")
+    target_dir = check_output(output or Path("results") / f"{file.stem}-forecast")
     err.print(f"leanflow {__version__}: forecast {scenario.name}, {first} to {last}", markup=False, highlight=False)
     fc = forecast(scenario, deals, first, last, replications, None, plans, jobs, target)
     out.print(console_table(fc))

@@ -145,7 +145,7 @@ def test_forecast_command_end_to_end(tmp_path: Path) -> None:
     [
         (["--from", "2025-13-01", "--until", "2025-02-03"], "--from: not a date: '2025-13-01'"),
         (["--from", "2025-01-06", "--until", "2025-02-03", "--pipeline", "gone.csv"], "gone.csv:1: file not found"),
-        (["--from", "2025-01-06", "--until", "2025-02-03", "-o", "s.yaml/out"], "cannot write the forecast"),
+        (["--from", "2025-01-06", "--until", "2025-02-03", "-o", "s.yaml/out"], "cannot write to"),
     ],
 )
 def test_forecast_command_bad_input_is_one_line(tmp_path: Path, args: list[str], message: str) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from leanflow.errors import OutputError
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 
 sys.path.insert(0, str(Path(__file__).parent))
 from test_optimise import STUDY

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from leanflow.errors import LeanflowError, ScenarioError
-from leanflow.experiment.store import atomic_write
 from leanflow.experiment.sweep import run_sweep
+from leanflow.files import atomic_write
 from leanflow.scenario.sweep_loader import load_sweep
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,8 +7,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leanflow.crm.calibrate_command import check_directory
 from leanflow.errors import LeanflowError
+from leanflow.files import check_output
 
 if TYPE_CHECKING:
     from leanflow.crm.backtest import BacktestResult, RollingResult
@@ -42,7 +42,7 @@ def run_backtest(export: Path, mapping: str, as_of: str | None, rolling_days: tu
     else:
         start, end = (parse_day(t, f"--rolling {k}") for t, k in zip(rolling_days[:2], ("START", "END"), strict=True))
         check_rolling(start, end, rolling_days[2])
-    check_directory(output, "-o")
+    check_output(output)
     from leanflow.crm import read_export
     from leanflow.crm.backtest import backtest, rolling
     from leanflow.report.backtest_report import write_backtest

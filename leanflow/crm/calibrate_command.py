@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 from leanflow.errors import LeanflowError
+from leanflow.files import check_output
 
 
 def parse_as_of(text: str | None) -> date | None:
@@ -20,31 +20,17 @@ def parse_as_of(text: str | None) -> date | None:
         raise LeanflowError(f"--as-of: '{text}' is not a date (YYYY-MM-DD)") from None
 
 
-def check_directory(path: Path, option: str) -> None:
-    """Raise LeanflowError unless files could be made in ``path`` (created later if missing)."""
-    if path.exists() and not path.is_dir():
-        raise LeanflowError(f"{option} {path}: is a file, not a directory")
-    parent = path
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise LeanflowError(f"{option} {path}: cannot write there ({parent}: {exc.strerror})") from None
-
-
 def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[Path] | None, output: Path,
                   diagnostics: Path | None, replications: int, jobs: int | None,
                   say: Callable[[str], None], horizon_days: int = 90) -> None:  # fmt: skip
     """Calibrate ``export`` into ``output`` (the rate's uncertainty stated for ``horizon_days``); say the fits and
     whether the scenario reproduces the data."""
-    from leanflow.crm.importer import check_output, read_export
+    from leanflow.crm.importer import check_file_output, read_export
 
     day = parse_as_of(as_of)
-    check_output(output, (".yaml", ".yml"))
+    check_file_output(output, (".yaml", ".yml"))
     if diagnostics is not None:
-        check_directory(diagnostics, "--diagnostics")
+        check_output(diagnostics)
     from leanflow.crm.calibrate import calibrate, summary_lines
     from leanflow.crm.reproduce import reproduce
     from leanflow.crm.scenario_yaml import write_scenario

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -359,7 +358,7 @@ def _dated(rows: pd.DataFrame, m: Mapping, drops: Drops, outcome: pd.Series) -> 
 def run_import(export: Path, mapping: Path, history: list[Path] | None, output: Path | None) -> list[str]:
     """The import command: check the output can be written, read the export, write the table; the lines to print."""
     if output is not None:
-        check_output(output, (".parquet", ".csv"))
+        check_file_output(output, (".parquet", ".csv"))
     imported = read_export(export, mapping, history)
     lines = imported.summary_lines()
     if output is not None:
@@ -368,31 +367,21 @@ def run_import(export: Path, mapping: Path, history: list[Path] | None, output: 
     return lines
 
 
-def check_output(path: Path, suffixes: tuple[str, ...]) -> None:
-    """Raise ExportError unless ``path`` has one of the suffixes and a file could be made there (before any work)."""
+def check_file_output(path: Path, suffixes: tuple[str, ...]) -> None:
+    """Raise unless ``path`` has one of the suffixes and a file could be made there (before any work)."""
+    from leanflow.files import check_output as check_path
+
     if path.suffix.lower() not in suffixes:
         raise ExportError([f"{path}: the output must end in {' or '.join(suffixes)}"])
-    if path.is_dir():
-        raise ExportError([f"{path}: is a directory, not a file"])
-    parent = path.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise ExportError([f"{path}: cannot write there ({parent}: {exc.strerror})"]) from None
+    check_path(path, directory=False)
 
 
 def write_table(table: pd.DataFrame, path: Path) -> None:
     """Write the canonical table atomically, as Parquet or CSV (dates as YYYY-MM-DD) by the file's suffix."""
-    from leanflow.experiment.store import atomic_write
+    from leanflow.files import atomic_write
 
     if path.suffix.lower() == ".parquet":
         write = lambda p: table.to_parquet(p, index=False)  # noqa: E731
     else:
         write = lambda p: table.to_csv(p, index=False, date_format="%Y-%m-%d")  # noqa: E731
-    try:
-        atomic_write(path, write)
-    except OSError as exc:
-        raise ExportError([f"{path}: cannot write the table: {exc.strerror or exc}"]) from None
+    atomic_write(path, write)

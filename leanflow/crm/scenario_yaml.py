@@ -16,7 +16,7 @@ from leanflow.crm.calibrate import EFFORT_CV, Calibration, Effort, StageFit
 from leanflow.crm.stages import BUYER_POINTS
 from leanflow.crm.survival import sample_points
 from leanflow.crm.uncertainty import log_odds_sd_from
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 from leanflow.scenario.schema import MAX_LOG_ODDS_SD
 
 

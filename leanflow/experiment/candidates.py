@@ -70,7 +70,7 @@ class CandidateStore:
     def open(self, sha256: str, force: bool, describe: str) -> int:
         """Start or resume in the directory; refuse another study's results unless forced. Returns the
         replications already done."""
-        from leanflow.experiment.store import atomic_write
+        from leanflow.files import atomic_write
         from leanflow.report.read_checks import read_json
 
         d = self.directory
@@ -115,7 +115,7 @@ class CandidateStore:
 
     def add(self, task: CandidateTask, rows: list[list[float]]) -> None:
         """Keep a finished task's results, on disk first."""
-        from leanflow.experiment.store import atomic_write
+        from leanflow.files import atomic_write
 
         name = f"{task.family}-{task.config:06d}-{task.start:06d}-{task.count:04d}.json"
         text = json.dumps({"family": task.family, "config": task.config, "start": task.start, "values": rows})

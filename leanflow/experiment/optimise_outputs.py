@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from leanflow.experiment.optimise import FamilyResult, Study
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 from leanflow.scenario.configurations import apply
 from leanflow.scenario.paths import scenario_data
 

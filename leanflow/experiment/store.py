@@ -4,68 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import sys
-import tempfile
-from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
 import pandas as pd
 
-from leanflow.errors import OutputError
 from leanflow.experiment.runner import RunResult
+from leanflow.files import atomic_write
 from leanflow.metrics.verdict import Verdict
 from leanflow.report.read_checks import column_kinds
 
 PACKAGES = ("leanflow", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyarrow")
-
-
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temp file beside ``path``, then rename it into place.
-
-    Raises:
-        OutputError: when the file cannot be written (no permission, a full disk); nothing partial is left.
-    """
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def check_output(path: Path, directory: bool = True) -> Path:
-    """``path`` if a results directory (or a file) can be written there, else a one-line error.
-
-    Checked before simulating; nothing is created.
-    """
-    try:
-        if path.exists() and path.is_dir() != directory:
-            raise OutputError(f"cannot write to {path}: it exists and is not a {'directory' if directory else 'file'}")
-        existing = path if directory else path.parent
-        while not existing.exists() and existing != existing.parent:
-            existing = existing.parent
-    except OSError as exc:
-        raise OutputError(f"cannot write to {path}: {exc.strerror or exc}") from None
-    if not existing.is_dir():
-        raise OutputError(f"cannot write to {path}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"cannot write to {path}: {existing} is not writable")
-    return path
 
 
 def versions() -> dict[str, str]:

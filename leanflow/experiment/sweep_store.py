@@ -19,7 +19,8 @@ import pyarrow.parquet as pq
 from scipy import stats
 
 from leanflow.errors import LeanflowError, OutputError, ResultsError
-from leanflow.experiment.store import atomic_write, versions
+from leanflow.experiment.store import versions
+from leanflow.files import atomic_write
 from leanflow.report.read_checks import read_json
 from leanflow.scenario.sweep_loader import LoadedSweep
 

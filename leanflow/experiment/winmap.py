@@ -24,7 +24,7 @@ from leanflow.experiment.executor import run_points
 from leanflow.experiment.optimise import Study
 from leanflow.experiment.optimise_outputs import best_scenario_data
 from leanflow.experiment.point import PointTask, SweepJob, run_point
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 from leanflow.scenario.sweep_schema import Sweep
 
 WINMAP = "winmap"

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from leanflow.crm.backtest import CORRELATED, METRICS, BacktestResult, RollingResult
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 from leanflow.report.charts import MONEY, PALETTE
 
 FILES = ("backtest.json", "backtest.csv", "backtest.png")

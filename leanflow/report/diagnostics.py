@@ -22,7 +22,7 @@ from leanflow import __version__
 from leanflow.crm.calibrate import Calibration, summary_lines
 from leanflow.crm.reproduce import Reproduction, figure_text
 from leanflow.crm.survival import LOST, WON, incidence
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 from leanflow.report.charts import MONEY, PALETTE
 from leanflow.report.html import TEMPLATES, figure_png
 

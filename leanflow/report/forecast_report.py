@@ -1,13 +1,11 @@
 """A forecast's outputs: forecast.csv, forecast.json, the fan chart (PNG) and one self-contained HTML page.
 
-Every file is written atomically; ``writable`` checks the directory before anything is simulated.
+Every file is written atomically (the command checks the directory before anything is simulated).
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import jinja2
@@ -16,9 +14,8 @@ from matplotlib.figure import Figure
 from rich.table import Table
 
 from leanflow import __version__
-from leanflow.errors import LeanflowError
 from leanflow.experiment.forecast import QUANTILES, SERIES, Forecast
-from leanflow.experiment.store import atomic_write
+from leanflow.files import atomic_write
 from leanflow.report.charts import MONEY, plan_colours
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -26,18 +23,6 @@ FILES = ("forecast.csv", "forecast.json", "forecast.png", "forecast.html")
 SERIES_LABELS = {"won_revenue": "won revenue", "won_deals": "won deals",
                  "won_revenue_pipeline": "won revenue from today's pipeline",
                  "won_revenue_new": "won revenue from deals created after the start"}  # fmt: skip
-
-
-def writable(directory: Path) -> Path:
-    """``directory``, created if need be, once a file could be written in it (else a one-line error)."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-check.", dir=directory)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as exc:
-        raise LeanflowError(f"cannot write the forecast to {directory}: {exc.strerror or exc}") from None
-    return directory
 
 
 def fan_chart(fc: Forecast) -> Figure:

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from leanflow import __version__
 from leanflow.errors import LeanflowError
-from leanflow.experiment.store import atomic_write, check_output
+from leanflow.files import atomic_write, check_output
 from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
 from leanflow.metrics.verdict import no_deals_notes

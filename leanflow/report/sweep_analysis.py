@@ -27,8 +27,8 @@ from scipy import stats
 
 from leanflow.errors import LeanflowError, ResultsError
 from leanflow.experiment.designs import SENSITIVITY_HINT, problem
-from leanflow.experiment.store import atomic_write
 from leanflow.experiment.sweep_store import CONFIDENCE
+from leanflow.files import atomic_write
 from leanflow.report.charts import plan_colours
 from leanflow.report.read_checks import (
     ANY,
