@@ -265,3 +265,49 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, bad: str) -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert ("--as-of" if bad == "as_of" else "cannot write") in proc.stderr
+
+
+def _as_maven(table: pd.DataFrame) -> pd.DataFrame:
+    """The simulated export in the Maven layout (one open stage, Engaging; lost deals carry 0 as Maven's do)."""
+    iso = lambda s: s.dt.strftime("%Y-%m-%d").fillna("")  # noqa: E731
+    stage = table["outcome"].map({"won": "Won", "lost": "Lost"}).fillna("Engaging")
+    value = table["amount"].where(table["outcome"] == "won", 0.0).where(table["outcome"] != "open")
+    return pd.DataFrame({"opportunity_id": table["id"], "sales_agent": table["owner"].fillna(""),
+                         "product": "GTX Basic", "account": "Acme", "deal_stage": stage,
+                         "engage_date": iso(table["created"]), "close_date": iso(table["closed"]),
+                         "close_value": value.round(0)})  # fmt: skip
+
+
+def _as_salesforce(table: pd.DataFrame) -> pd.DataFrame:
+    """The simulated export in Salesforce's Opportunity layout; an open deal's CloseDate is its expected close."""
+    iso = lambda s: s.dt.strftime("%Y-%m-%d")  # noqa: E731
+    names = {"engage": "Qualification", "close": "Negotiation/Review", "Won": "Closed Won", "Lost": "Closed Lost"}
+    expected = table["created"] + pd.Timedelta(days=60)
+    return pd.DataFrame({"Id": table["id"], "CreatedDate": iso(table["created"]),
+                         "CloseDate": iso(table["closed"].fillna(expected)), "StageName": table["stage"].map(names),
+                         "IsClosed": table["outcome"] != "open", "IsWon": table["outcome"] == "won",
+                         "Amount": table["amount"].round(2), "OwnerId": table["owner"].fillna(""),
+                         "Type": "New Business", "LeadSource": "Web"})  # fmt: skip
+
+
+@pytest.mark.parametrize("layout", ["maven", "salesforce"])
+def test_round_trip_through_a_crm_layout_calibrates_as_the_table_does(simulated, tmp_path: Path, layout: str) -> None:
+    """The simulated deals written as a Maven or Salesforce CSV and read back with the shipped mapping give the
+    same opportunities and the same calibrated arrivals, win rate and won values as the table itself."""
+    from leanflow.crm import read_export
+
+    _, table, _, as_of = simulated
+    path = tmp_path / f"{layout}.csv"
+    (_as_maven if layout == "maven" else _as_salesforce)(table).to_csv(path, index=False)
+    imp = read_export(path, layout)
+    assert imp.dropped == {} and len(imp.table) == len(table)
+    got = imp.table.set_index("id").loc[table["id"]]
+    assert (got["outcome"].to_numpy() == table["outcome"].to_numpy()).all()
+    assert (got["created"].to_numpy() == table["created"].to_numpy()).all()
+    assert got["closed"].isna().to_numpy().tolist() == table["closed"].isna().to_numpy().tolist()  # expected != closed
+    won = (table["outcome"] == "won").to_numpy()
+    assert np.allclose(got["amount"].to_numpy()[won], table["amount"].round(0 if layout == "maven" else 2)[won])
+    direct, via = calibrate(_imported(table, None), as_of), calibrate(imp, as_of)
+    assert via.arrivals.per_week == pytest.approx(direct.arrivals.per_week)
+    assert via.win_rate == pytest.approx(direct.win_rate)
+    assert via.segments[0].value.median() == pytest.approx(direct.segments[0].value.median(), rel=1e-3)
