@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 
 from leanflow.crm import ImportedExport, Mapping, load_mapping
-from leanflow.crm.backtest import draw_stages, model_rows, stage_weights, with_values
 from leanflow.crm.baseline import naive_forecast, stage_win_rates
 from leanflow.crm.pipeline_at import actuals, pipeline_at, undated_open
 from leanflow.crm.stages import StageFit
+from leanflow.experiment.backtest import draw_stages, model_rows, stage_weights, with_values
 
 ROOT = Path(__file__).resolve().parent.parent
 MAVEN = ROOT.parent / "shared" / "data" / "maven-crm-sales-opportunities" / "sales_pipeline.csv"

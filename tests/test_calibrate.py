@@ -16,10 +16,10 @@ from leanflow.crm.calibrate import calibrate, rate_spread, weekly_counts
 from leanflow.crm.fits import fit_arrivals, fit_values
 from leanflow.crm.importer import ImportedExport
 from leanflow.crm.mapping import Mapping
-from leanflow.crm.reproduce import reproduce
 from leanflow.crm.scenario_yaml import write_scenario
 from leanflow.crm.survival import LOST, Incidence, median_day, split_phases
 from leanflow.experiment.replication import run_replication
+from leanflow.experiment.reproduce import reproduce
 from leanflow.experiment.runner import run_scenario
 from leanflow.scenario import load_scenario
 

@@ -11,7 +11,7 @@ from leanflow.errors import LeanflowError
 from leanflow.files import check_output
 
 if TYPE_CHECKING:
-    from leanflow.crm.backtest import BacktestResult, RollingResult
+    from leanflow.experiment.backtest import BacktestResult, RollingResult
 
 
 def parse_day(text: str, option: str) -> date:
@@ -44,7 +44,7 @@ def run_backtest(export: Path, mapping: str, as_of: str | None, rolling_days: tu
         check_rolling(start, end, rolling_days[2])
     check_output(output)
     from leanflow.crm import read_export
-    from leanflow.crm.backtest import backtest, rolling
+    from leanflow.experiment.backtest import backtest, rolling
     from leanflow.report.backtest_report import write_backtest
 
     imported = read_export(export, mapping, history)

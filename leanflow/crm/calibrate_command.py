@@ -32,8 +32,8 @@ def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[P
     if diagnostics is not None:
         check_output(diagnostics)
     from leanflow.crm.calibrate import calibrate, summary_lines
-    from leanflow.crm.reproduce import reproduce
     from leanflow.crm.scenario_yaml import write_scenario
+    from leanflow.experiment.reproduce import reproduce
     from leanflow.scenario import load_scenario
 
     imported = read_export(export, mapping, history)

@@ -71,7 +71,7 @@ class CandidateStore:
         """Start or resume in the directory; refuse another study's results unless forced. Returns the
         replications already done."""
         from leanflow.files import atomic_write
-        from leanflow.report.read_checks import read_json
+        from leanflow.read_checks import read_json
 
         d = self.directory
         manifest = d / "manifest.json"

@@ -14,7 +14,7 @@ import pandas as pd
 from leanflow.experiment.runner import RunResult
 from leanflow.files import atomic_write
 from leanflow.metrics.verdict import Verdict
-from leanflow.report.read_checks import column_kinds
+from leanflow.read_checks import column_kinds
 
 PACKAGES = ("leanflow", "simpy", "numpy", "scipy", "pandas", "pydantic", "pyarrow")
 

@@ -21,7 +21,7 @@ from scipy import stats
 from leanflow.errors import LeanflowError, OutputError, ResultsError
 from leanflow.experiment.store import versions
 from leanflow.files import atomic_write
-from leanflow.report.read_checks import read_json
+from leanflow.read_checks import read_json
 from leanflow.scenario.sweep_loader import LoadedSweep
 
 POINTS = "points"

@@ -10,7 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from rich.table import Table
 
-from leanflow.crm.backtest import CORRELATED, METRICS, BacktestResult, RollingResult
+from leanflow.experiment.backtest import CORRELATED, METRICS, BacktestResult, RollingResult
 from leanflow.files import atomic_write
 from leanflow.report.charts import MONEY, PALETTE
 

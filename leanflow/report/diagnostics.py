@@ -20,8 +20,8 @@ from matplotlib.ticker import LogLocator, NullFormatter
 
 from leanflow import __version__
 from leanflow.crm.calibrate import Calibration, summary_lines
-from leanflow.crm.reproduce import Reproduction, figure_text
 from leanflow.crm.survival import LOST, WON, incidence
+from leanflow.experiment.reproduce import Reproduction, figure_text
 from leanflow.files import atomic_write
 from leanflow.report.charts import MONEY, PALETTE
 from leanflow.report.html import TEMPLATES, figure_png

@@ -27,8 +27,8 @@ from leanflow.files import atomic_write, check_output
 from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
 from leanflow.metrics.verdict import no_deals_notes
+from leanflow.read_checks import field, read_json
 from leanflow.report.charts import ALL_CHARTS
-from leanflow.report.read_checks import field, read_json
 from leanflow.report.results import Results, load_results
 from leanflow.scenario.schema import Scenario
 

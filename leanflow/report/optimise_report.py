@@ -16,8 +16,8 @@ from matplotlib.figure import Figure
 
 from leanflow import __version__
 from leanflow.errors import ResultsError
+from leanflow.read_checks import ANY, NUMBER, TEXT, check_columns, field, numbers, read_json, read_table
 from leanflow.report.charts import plan_colours
-from leanflow.report.read_checks import ANY, NUMBER, TEXT, check_columns, field, numbers, read_json, read_table
 
 TEMPLATES = Path(__file__).parent / "templates"
 

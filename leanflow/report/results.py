@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from leanflow.errors import ResultsError
-from leanflow.report.read_checks import (
+from leanflow.read_checks import (
     FLAG,
     NUMBER,
     TEXT,

@@ -29,8 +29,7 @@ from leanflow.errors import LeanflowError, ResultsError
 from leanflow.experiment.designs import SENSITIVITY_HINT, problem
 from leanflow.experiment.sweep_store import CONFIDENCE
 from leanflow.files import atomic_write
-from leanflow.report.charts import plan_colours
-from leanflow.report.read_checks import (
+from leanflow.read_checks import (
     ANY,
     NUMBER,
     TEXT,
@@ -41,6 +40,7 @@ from leanflow.report.read_checks import (
     read_table,
     validated,
 )
+from leanflow.report.charts import plan_colours
 from leanflow.scenario.sweep_schema import SENSITIVITY_KINDS, Sweep
 
 PLOTS = "plots"
