@@ -2,8 +2,9 @@
 
 Everything uses only opportunities created before the as-of date, and a deal closed on or after it is
 still open at it (censored). The export is assumed left-truncated at its first close date: deals
-created earlier that closed before it may be missing, so rates are counted from that date and earlier
-deals enter the survival estimates late (delayed entry). Dates alone cannot split a stage's time into
+created earlier that closed before it may be missing, so rates are counted from that date, and the earlier
+deals enter the survival estimates late (delayed entry) only while the later ones have not yet been seen
+for a whole cycle (``leanflow.crm.truncation``). Dates alone cannot split a stage's time into
 seller effort and buyer wait: the mapping's ``effort_share`` states it, capped so the as-is team is
 plausibly busy (``TARGET_UTILISATION``), and the summary says when the cap applied.
 """
@@ -23,6 +24,7 @@ from leanflow.crm.fits import ArrivalFit, CapacityFit, ValueFit, fit_arrivals, f
 from leanflow.crm.mapping import Mapping
 from leanflow.crm.stages import StageFit, stage_name, stages_from_cycle, stages_from_history
 from leanflow.crm.survival import LOST, WON, Incidence, Phases, incidence
+from leanflow.crm.truncation import Cohorts, TruncationCheck, cohorts, truncation_check
 from leanflow.crm.uncertainty import MIN_WEEKS, rate_cv_from_weekly
 from leanflow.errors import LeanflowError
 from leanflow.scenario.schema import MAX_CV, Scenario
@@ -112,6 +114,8 @@ class Calibration:
     capacity: CapacityFit
     effort: Effort
     rate_spread: RateSpread
+    cohorts: Cohorts  # the deals the outcome and cycle estimates rest on
+    truncation: TruncationCheck | None  # the deals created before the first close, checked (None: not checked)
 
     @property
     def win_rate(self) -> float:
@@ -173,7 +177,9 @@ def calibrate(imp: ImportedExport, as_of: date | None = None, horizon_days: int 
     m: Mapping = imp.mapping
     obs = observe(imp.table, as_of)
     t = obs.table
-    inc = incidence(t["days"].to_numpy(), t["code"].to_numpy(), t["entry"].to_numpy())
+    used = cohorts(t, obs.first_close, obs.as_of)
+    inc = incidence(used.days, used.code, used.entry)
+    check = truncation_check(t, obs.first_close, inc, used.longest) if used.complete_only else None
     pipeline = [s for s in m.stages if s not in m.pre_pipeline_stages] or list(m.stages)
     phases: Phases | None = None
     if imp.history is not None and not imp.history.empty:
@@ -186,7 +192,7 @@ def calibrate(imp: ImportedExport, as_of: date | None = None, horizon_days: int 
     effort = _effort(m.effort_share, arrivals, stages, capacity.headcount)
     spread = rate_spread(t["created"], arrivals, horizon_days)
     return Calibration(imp.export.name, m, obs, arrivals, segments, test, inc, phases, stages, capacity, effort,
-                       spread)  # fmt: skip
+                       spread, used, check)  # fmt: skip
 
 
 def weekly_counts(created: pd.Series, arrivals: ArrivalFit) -> np.ndarray:
@@ -268,7 +274,10 @@ def summary_lines(cal: Calibration) -> list[str]:
         f"outcomes (Aalen-Johansen, open deals censored): P(won) {inc.p_won:.3f}, P(lost) {inc.p_lost:.3f}, "
         f"no decision {inc.p_open:.3f}; win rate {cal.win_rate:.1%}; median days to win {inc.median(WON):.1f}, "
         f"to lose {inc.median(LOST):.1f}",
+        cal.cohorts.describe(),
     ]  # fmt: skip
+    if cal.truncation is not None:
+        lines.append(cal.truncation.describe())
     for s in cal.stages:
         timing = "passed in no time" if s.pmf is None else f"mean {s.mean_days:.1f} days elapsed"
         lines.append(f"stage {s.name}: {timing}, advance {s.advance:.3f}, lost share {s.lost_share:.2f} ({s.note})")

@@ -68,9 +68,11 @@ def scenario_yaml(cal: Calibration) -> str:
         f"Calibrated by `leanflow calibrate` from {cal.export} (mapping: {cal.mapping.name}) as of {_d(o.as_of)}:\n"
         f"only opportunities created before it; deals closed on or after it count as open (censored).\n"
         f"The first close in the export is {_d(o.first_close)}: deals created earlier that closed before it would be\n"
-        f"missing (left truncation), so rates count from {_d(o.start)} and earlier deals enter the survival\n"
-        f"estimates late (delayed entry). Each fitted value's comment names the data behind it.\n"
-        f"Run it: leanflow run <this file>"
+        f"missing (left truncation), so rates count from {_d(o.start)}.\n"
+        f"{_wrap(cal.cohorts.describe())}\n"
+        + (f"{_wrap(cal.truncation.describe())}\n" if cal.truncation is not None else "")
+        + "Each fitted value's comment names the data behind it.\n"
+        "Run it: leanflow run <this file>"
     )
     doc["horizon_days"] = cal.horizon_days
     doc.yaml_add_eol_comment("the warm-up, then a year measured", "horizon_days")
