@@ -361,7 +361,8 @@ def forecast_command(
     output: Output = None,
 ) -> None:
     """Forecast won revenue and deals from today's pipeline, per plan: P10/P50/P90 by week and P(target)."""
-    from leanflow.experiment.forecast import forecast, parse_day
+    from leanflow.commands.options import parse_day
+    from leanflow.experiment.forecast import forecast
 
     first, last = parse_day(start, "--from"), parse_day(until, "--until")  # a typo fails before the heavy imports
     from leanflow.files import check_output
@@ -396,7 +397,7 @@ def calibrate(
     ] = 90,
 ) -> None:
     """Fit a scenario (one plan, as_is) to a CRM export; check that it reproduces the data."""
-    from leanflow.crm.calibrate_command import run_calibrate
+    from leanflow.commands.calibrate import run_calibrate
 
     say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
     run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say, horizon_days)
@@ -417,7 +418,7 @@ def backtest_command(
     output: Output = None,
 ) -> None:
     """Calibrate before a date, forecast from the pipeline open at it, compare with what was won (and a baseline)."""
-    from leanflow.crm.backtest_command import run_backtest
+    from leanflow.commands.backtest import run_backtest
 
     say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
     target = output or Path("results") / f"{export.stem}-backtest"

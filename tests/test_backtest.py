@@ -81,6 +81,17 @@ def test_baseline_weights_the_pipeline_and_adds_the_run_rate() -> None:
     assert b.won_deals == pytest.approx(2 + 30 / 9)
 
 
+def test_baseline_drops_open_deals_older_than_every_closed_cycle() -> None:
+    imp = maven_like()
+    old = imported([("Z", "2017-01-20", None, "Engaging", "open", 1000)], imp.mapping)  # 49 days; longest G's 28
+    imp = ImportedExport(pd.concat([imp.table, old.table], ignore_index=True), None, imp.mapping, {}, 9, [],
+                         Path("tiny.csv"))  # fmt: skip
+    open_ = with_values(imp, pipeline_at(imp, AS_OF), AS_OF)
+    assert "Z" in set(open_["id"])
+    b = naive_forecast(imp, AS_OF, 30, open_)
+    assert b.pipeline_revenue == pytest.approx(0.5 * 700) and b.pipeline_deals == pytest.approx(0.5 * 4)
+
+
 def staged() -> Mapping:
     return Mapping(name="staged", columns={"id": "i", "created": "c", "closed": "d", "stage": "s", "amount": "a"},
                    stages=["Lead", "Demo", "Offer"], won=["Won"], lost=["Lost"])  # fmt: skip

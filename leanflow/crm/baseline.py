@@ -2,11 +2,12 @@
 
 For a horizon of H days from ``as_of`` (only data dated before ``as_of`` is used):
 
-- **today's pipeline**: every deal open at ``as_of`` counts its value (for revenue; 1 for deals) times the
-  historical win rate of its stage: won / (won + lost) among the deals closed before ``as_of`` that reached
-  that stage (every closed deal reached the first pipeline stage; later stages are read from the stage
-  history; a stage no closed deal reached takes the first stage's rate). No timing: every open deal is
-  assumed to close within the horizon, as a weighted pipeline does;
+- **today's pipeline**: every deal open at ``as_of`` and no older than the longest cycle closed before it
+  counts its value (for revenue; 1 for deals) times the historical win rate of its stage: won / (won + lost)
+  among the deals closed before ``as_of`` that reached that stage (every closed deal reached the first
+  pipeline stage; later stages are read from the stage history; a stage no closed deal reached takes the
+  first stage's rate). Older open deals are dropped, as pipeline hygiene would (no deal has ever closed that
+  late). No timing: every deal kept is assumed to close within the horizon, as a weighted pipeline does;
 - **deals not yet created**: the run rate of the most recent window before ``as_of``, as long as the horizon
   where the data allows (from the export's first close, before which it is left-truncated): the revenue (and
   deals) won inside that window by deals created inside it, per week, times H / 7.
@@ -76,10 +77,18 @@ def naive_forecast(imp, as_of: date, horizon_days: int, pipeline: pd.DataFrame) 
     rates = stage_win_rates(imp, as_of)
     first_rate = rates[first_pipeline_stage(imp)]
     weight = pipeline["stage"].map(rates).astype(float).fillna(first_rate).to_numpy()
+    weight = np.where(pipeline["age_days"].to_numpy(dtype=float) > longest_cycle(imp, as_of), 0.0, weight)
     revenue = float((weight * pipeline["value"].to_numpy(dtype=float)).sum())
     new_revenue, new_deals, days = run_rate(imp, as_of, horizon_days)
     scale = horizon_days / WEEK
     return Baseline(revenue, float(weight.sum()), new_revenue * scale, new_deals * scale, days)
+
+
+def longest_cycle(imp, as_of: date) -> float:
+    """The most days from creation to close among the deals closed before ``as_of``."""
+    t = imp.table
+    closed = t[t["closed"].notna() & (t["closed"] < pd.Timestamp(as_of)) & t["created"].notna()]
+    return float((closed["closed"] - closed["created"]).dt.days.max())
 
 
 def run_rate(imp, as_of: date, horizon_days: int) -> tuple[float, float, int]:

@@ -31,7 +31,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from leanflow.crm.backtest_command import check_rolling
 from leanflow.crm.baseline import Baseline, naive_forecast
 from leanflow.crm.pipeline_at import Actuals, actuals, data_span, pipeline_at, undated_open, won_by_date
 from leanflow.errors import LeanflowError
@@ -138,6 +137,14 @@ class RollingResult:
             "baseline_mape": {m: self.mape(m, baseline=True) for m in METRICS},
             "note": CORRELATED,
         }  # fmt: skip
+
+
+def check_rolling(start: date, end: date, step_days: int) -> None:
+    """START on or before END, STEP at least a day; else a one-line error."""
+    if start > end:
+        raise LeanflowError(f"--rolling: START {start} is after END {end}")
+    if step_days < 1:
+        raise LeanflowError(f"--rolling: STEP must be at least 1 day, got {step_days}")
 
 
 def window_problem(imp, as_of: date, horizon_days: int) -> str | None:

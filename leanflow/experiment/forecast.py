@@ -210,14 +210,6 @@ def forecast_replication(task: ForecastTask, job: ForecastJob) -> tuple[np.ndarr
     return out, placed, old
 
 
-def parse_day(text: str, option: str) -> date:
-    """A YYYY-MM-DD date given to ``option`` (a one-line error otherwise)."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise LeanflowError(f"{option}: not a date: '{text}' (expected YYYY-MM-DD)") from None
-
-
 def _starting(scenario: Scenario, pipeline: Pipeline, old: str | None) -> Scenario:
     """The scenario starting from ``pipeline`` (None: its own), its old deals treated by ``old`` (None: its own)."""
     if pipeline is None:

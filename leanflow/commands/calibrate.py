@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 
-from leanflow.errors import LeanflowError
+from leanflow.commands.options import parse_day
 from leanflow.files import check_output
-
-
-def parse_as_of(text: str | None) -> date | None:
-    """The --as-of date, or a clear error."""
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise LeanflowError(f"--as-of: '{text}' is not a date (YYYY-MM-DD)") from None
 
 
 def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[Path] | None, output: Path,
@@ -27,7 +16,7 @@ def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[P
     whether the scenario reproduces the data."""
     from leanflow.crm.importer import check_file_output, read_export
 
-    day = parse_as_of(as_of)
+    day = None if as_of is None else parse_day(as_of, "--as-of")
     check_file_output(output, (".yaml", ".yml"))
     if diagnostics is not None:
         check_output(diagnostics)

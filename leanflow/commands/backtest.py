@@ -1,33 +1,18 @@
-"""The backtest command: check the options and the output directory (before the heavy imports), then run."""
+"""The backtest command: check the options and the output directory before reading the export, then run."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from leanflow.commands.options import parse_day
 from leanflow.errors import LeanflowError
+from leanflow.experiment.backtest import check_rolling
 from leanflow.files import check_output
 
 if TYPE_CHECKING:
     from leanflow.experiment.backtest import BacktestResult, RollingResult
-
-
-def parse_day(text: str, option: str) -> date:
-    """A YYYY-MM-DD date given to ``option``, or a one-line error."""
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise LeanflowError(f"{option}: not a date: '{text}' (expected YYYY-MM-DD)") from None
-
-
-def check_rolling(start: date, end: date, step_days: int) -> None:
-    """START on or before END, STEP at least a day; else a one-line error."""
-    if start > end:
-        raise LeanflowError(f"--rolling: START {start} is after END {end}")
-    if step_days < 1:
-        raise LeanflowError(f"--rolling: STEP must be at least 1 day, got {step_days}")
 
 
 def run_backtest(export: Path, mapping: str, as_of: str | None, rolling_days: tuple[str, str, int] | None,
