@@ -140,6 +140,7 @@ def compare(
     report: Report = False,
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
+    from leanflow.api import merge
     from leanflow.experiment.runner import run_scenario
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
@@ -161,7 +162,7 @@ def compare(
     def block(start: int, k: int):
         ra = run_scenario(a, k, jobs, start).relabelled(names[0])
         rb = run_scenario(b, k, jobs, start).relabelled(names[1])
-        return _merge(ra, rb)
+        return merge(ra, rb)
 
     result = _replicate(block, n, precision, max_replications)
     labels = {f"{names[0]}:{p}": (a, p) for p in a.plans} | {f"{names[1]}:{p}": (b, p) for p in b.plans}
@@ -178,34 +179,11 @@ def _with_seed(overrides: list[str] | None, seed: int | None) -> list[str]:
     return sets
 
 
-def _merge(a, b):
-    """Two results side by side as one (plans of the first, then of the second)."""
-    import pandas as pd
-
-    from leanflow.experiment.runner import RunResult
-
-    frames = []
-    for x, y in ((a.summary, b.summary), (a.deals, b.deals), (a.weekly, b.weekly)):
-        cats = [*x["plan"].cat.categories, *y["plan"].cat.categories]
-        both = pd.concat([x, y], ignore_index=True)
-        both["plan"] = pd.Categorical(both["plan"].astype(str), categories=cats)
-        frames.append(both)
-    return RunResult(a.scenario, *frames, [*a.plans, *b.plans])
-
-
 def _replicate(run_block, n: int, precision: str | None, maximum: int):
-    """Run n replications, or with --precision keep adding blocks of n until the target is met."""
-    if precision is None:
-        return run_block(0, n)
-    from leanflow.experiment.precision import PrecisionTarget, half_widths, run_to_precision
+    """Run n replications, or with --precision keep adding blocks of n until the target is met (said on stderr)."""
+    from leanflow.api import replicate
 
-    target = PrecisionTarget.parse(precision)
-    result, ok = run_to_precision(run_block, target, n, n, max(maximum, n))
-    widths = ", ".join(f"{k} {v:.4g}" for k, v in half_widths(result, target.metric, 0.90).items())
-    state = "met" if ok else f"NOT met (stopped at --max-replications {maximum})"
-    err.print(f"precision target {target.metric} <= {target.half_width:g}: {state} with {result.replications} "
-              f"replications (90% CI half-widths: {widths})", markup=False, highlight=False)  # fmt: skip
-    return result
+    return replicate(run_block, n, precision, maximum, lambda line: err.print(line, markup=False, highlight=False))
 
 
 def _finish(result, labels: dict, target: Path, extra: dict, report: bool) -> None:

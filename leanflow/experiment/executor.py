@@ -24,9 +24,31 @@ def default_jobs() -> int:
         return os.cpu_count() or 1
 
 
+_SHOW = True  # progress bars wanted (``show_progress``)
+
+
+@contextmanager
+def show_progress(enabled: bool = True) -> Iterator[None]:
+    """Within the block, progress bars show (where they can) or not."""
+    global _SHOW
+    before, _SHOW = _SHOW, enabled
+    try:
+        yield
+    finally:
+        _SHOW = before
+
+
+def _in_notebook() -> bool:
+    """Whether this runs in a Jupyter kernel, where rich draws its bar as a widget."""
+    shell = sys.modules.get("IPython")
+    ip = shell.get_ipython() if shell is not None and hasattr(shell, "get_ipython") else None
+    return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
+
+
 def _progress(total: int, label: str) -> Progress | None:
-    """A progress bar with ETA on a terminal; none otherwise (rich loads only then)."""
-    if not sys.stderr.isatty():
+    """A progress bar with ETA on a terminal or in a notebook; none in CI, in a pipe or when switched off
+    (rich loads only when it shows)."""
+    if not _SHOW or os.environ.get("CI") or not (sys.stderr.isatty() or _in_notebook()):
         return None
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
