@@ -333,6 +333,8 @@ def forecast_command(
     target: Annotated[float | None, typer.Option("--target", min=0, help="Won revenue to reach by --until.")] = None,
     replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications.")] = 200,
     plans: Annotated[list[str] | None, typer.Option("--plan", help="Plan to forecast (repeatable).")] = None,
+    old: Annotated[str | None, typer.Option("--old", help="Deals older than the model's paths: restart | stale "
+                                            "(default: the pipeline's own, restart).")] = None,
     seed: Seed = None,
     jobs: Jobs = None,
     overrides: SetOption = None,
@@ -343,6 +345,8 @@ def forecast_command(
     from leanflow.experiment.forecast import forecast
 
     first, last = parse_day(start, "--from"), parse_day(until, "--until")  # a typo fails before the heavy imports
+    if old not in (None, "restart", "stale"):
+        raise LeanflowError(f"--old: '{old}' is not restart or stale")
     from leanflow.files import check_output
     from leanflow.report.forecast_report import console_table, flag_lines, write_forecast
     from leanflow.scenario import load_scenario
@@ -352,7 +356,7 @@ def forecast_command(
     deals = read_pipeline(pipeline, scenario) if pipeline is not None else None
     target_dir = check_output(output or Path("results") / f"{file.stem}-forecast")
     err.print(f"leanflow {__version__}: forecast {scenario.name}, {first} to {last}", markup=False, highlight=False)
-    fc = forecast(scenario, deals, first, last, replications, None, plans, jobs, target)
+    fc = forecast(scenario, deals, first, last, replications, None, plans, jobs, target, old)
     out.print(console_table(fc))
     for line in flag_lines(fc):
         out.print(line, markup=False, highlight=False)
@@ -368,6 +372,8 @@ def calibrate(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Use only data before this day: YYYY-MM-DD.")] = None,
     history: Annotated[list[Path] | None, typer.Option("--history", help="Stage-history CSV (repeatable).")] = None,
     diagnostics: Annotated[Path | None, typer.Option("--diagnostics", help="Directory for diagnostics.html.")] = None,
+    pipeline: Annotated[Path | None, typer.Option("--pipeline", help="Also write the deals open at the as-of date "
+                                                  "as a forecast pipeline CSV.")] = None,
     replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications of the check.")] = 20,
     jobs: Jobs = None,
     horizon_days: Annotated[
@@ -378,7 +384,8 @@ def calibrate(
     from leanflow.commands.calibrate import run_calibrate
 
     say = lambda line: out.print(line, markup=False, highlight=False)  # noqa: E731
-    run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say, horizon_days)
+    run_calibrate(export, mapping, as_of, history, output, diagnostics, replications, jobs, say, horizon_days,
+                  pipeline)  # fmt: skip
 
 
 @app.command("backtest")

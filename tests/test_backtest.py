@@ -57,9 +57,17 @@ def test_pipeline_at_is_the_deals_open_at_the_start_of_the_day() -> None:
     assert list(p.index) == ["B", "C", "D", "H"]
     assert p["age_days"].to_dict() == {"B": 8, "C": 7, "D": 1, "H": 5}
     assert set(p["stage"]) == {"Engaging"}  # no history: the stage a deal enters on creation
-    assert p.loc["B", "value"] == 200 and math.isnan(p.loc["C", "value"])
+    assert p["value"].isna().all()  # no open deal of the export has an amount: B's 200 is known only at its close
     assert p["days_in_stage"].isna().all()
     assert undated_open(imp) == 1
+
+
+def test_amounts_of_open_deals_are_used_when_the_crm_records_them() -> None:
+    imp = maven_like()
+    t = imp.table.copy()
+    t.loc[t["id"] == "D", "amount"] = 80.0  # an open deal with an amount: the CRM keeps amounts while open
+    p = pipeline_at(ImportedExport(t, None, imp.mapping, {}, 8, [], Path("tiny.csv")), AS_OF).set_index("id")
+    assert p.loc["B", "value"] == 200 and p.loc["D", "value"] == 80 and math.isnan(p.loc["C", "value"])
 
 
 def test_actuals_count_closes_from_the_as_of_day_to_before_the_horizon_ends() -> None:
@@ -71,9 +79,9 @@ def test_actuals_count_closes_from_the_as_of_day_to_before_the_horizon_ends() ->
 def test_baseline_weights_the_pipeline_and_adds_the_run_rate() -> None:
     imp = maven_like()
     open_ = with_values(imp, pipeline_at(imp, AS_OF), AS_OF)
-    assert open_.set_index("id")["value"].to_dict() == {"B": 200, "C": 100, "D": 100, "H": 300}  # mean won: A
+    assert open_.set_index("id")["value"].to_dict() == {"B": 100, "C": 100, "D": 100, "H": 100}  # mean won: A
     b = naive_forecast(imp, AS_OF, 30, open_)
-    assert b.pipeline_revenue == pytest.approx(0.5 * 700)  # closed before: A won, G lost
+    assert b.pipeline_revenue == pytest.approx(0.5 * 400)  # closed before: A won, G lost
     assert b.pipeline_deals == pytest.approx(0.5 * 4)
     # run rate: from the first close (03-01) to the as-of day, 9 days; A was created and won inside it
     assert b.run_rate_days == 9
@@ -148,7 +156,7 @@ def test_model_rows_name_the_model_stages_and_segments() -> None:
     cal = SimpleNamespace(segments=[SimpleNamespace(label="X", name="x")], mapping=imp.mapping, phases=None,
                           stages=[demo])  # fmt: skip
     rows = model_rows(open_, cal, seed=1)  # with stage history: the CRM stage's own model stage
-    expected = [("B", "demo", "x", 200), ("C", "demo", "x", 100), ("D", "demo", "x", 100), ("H", "demo", "x", 300)]
+    expected = [("B", "demo", "x", 100), ("C", "demo", "x", 100), ("D", "demo", "x", 100), ("H", "demo", "x", 100)]
     assert [(r["id"], r["stage"], r["segment"], r["value"]) for r in rows] == expected
     first = StageFit("first", "Engaging", np.array([0.0, 0.0, 1.0]), 1.0, 1.0, 1.0, 10, "")  # 2 days
     second = StageFit("second", "", np.array([0.0] * 20 + [1.0]), 1.0, 1.0, 1.0, 10, "")

@@ -245,8 +245,18 @@ def leanflow(*args: str) -> subprocess.CompletedProcess:
 def test_cli_calibrates_writes_a_scenario_that_runs_and_the_diagnostics(tmp_path: Path) -> None:
     out = tmp_path / "scenario.yaml"
     proc = leanflow("calibrate", str(MAVEN), "--mapping", "maven", "-o", str(out), "--diagnostics", str(tmp_path),
-                    "-n", "2", "-j", "1")  # fmt: skip
+                    "-n", "2", "-j", "1", "--pipeline", str(tmp_path / "open.csv"))  # fmt: skip
     assert proc.returncode == 0, proc.stderr
+    opened = pd.read_csv(tmp_path / "open.csv")
+    assert len(opened) == 2089 - 500  # open in the export, less the undated Prospecting deals
+    assert opened["value"].notna().all() and set(opened["stage"]) <= {"engaging", "decision"}
+    from leanflow.scenario.pipeline import read_pipeline
+
+    assert len(read_pipeline(tmp_path / "open.csv", load_scenario(out)).ids) == len(opened)  # loads as a pipeline
+    fc = leanflow("forecast", str(out), "--pipeline", str(tmp_path / "open.csv"), "--from", "2018-01-01", "--until",
+                  "2018-01-15", "--old", "stale", "-n", "2", "-j", "1", "-o", str(tmp_path / "fc"))  # fmt: skip
+    assert fc.returncode == 0, fc.stderr
+    assert "closed as stale at the start" in fc.stdout
     assert "does it reproduce the data?" in proc.stdout and "win rate (won / won + lost)" in proc.stdout
     text = out.read_text()
     assert "# 7,115 opportunities created 2017-03-01..2017-12-31" in text

@@ -144,6 +144,7 @@ def test_forecast_command_end_to_end(tmp_path: Path) -> None:
     ("args", "message"),
     [
         (["--from", "2025-13-01", "--until", "2025-02-03"], "--from: not a date: '2025-13-01'"),
+        (["--from", "2025-01-01", "--until", "2025-02-03", "--old", "stal"], "--old: 'stal' is not restart or stale"),
         (["--from", "2025-01-06", "--until", "2025-02-03", "--pipeline", "gone.csv"], "gone.csv:1: file not found"),
         (["--from", "2025-01-06", "--until", "2025-02-03", "-o", "s.yaml/out"], "cannot write to"),
     ],

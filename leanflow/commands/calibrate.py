@@ -11,15 +11,19 @@ from leanflow.files import check_output
 
 def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[Path] | None, output: Path,
                   diagnostics: Path | None, replications: int, jobs: int | None,
-                  say: Callable[[str], None], horizon_days: int = 90) -> None:  # fmt: skip
+                  say: Callable[[str], None], horizon_days: int = 90,
+                  pipeline: Path | None = None) -> None:  # fmt: skip
     """Calibrate ``export`` into ``output`` (the rate's uncertainty stated for ``horizon_days``); say the fits and
-    whether the scenario reproduces the data."""
+    whether the scenario reproduces the data; with ``pipeline``, also write the deals open at the as-of date
+    in the scenario's stages and segments, ready for ``leanflow forecast --pipeline``."""
     from leanflow.crm.importer import check_file_output, read_export
 
     day = None if as_of is None else parse_day(as_of, "--as-of")
     check_file_output(output, (".yaml", ".yml"))
     if diagnostics is not None:
         check_output(diagnostics)
+    if pipeline is not None:
+        check_file_output(pipeline, (".csv",))
     from leanflow.crm.calibrate import calibrate, summary_lines
     from leanflow.crm.scenario_yaml import write_scenario
     from leanflow.experiment.reproduce import reproduce
@@ -32,6 +36,8 @@ def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[P
     write_scenario(cal, output)
     load_scenario(output)  # the file as written must load, exactly as `leanflow run` loads it
     say(f"wrote {output}; run it: leanflow run {output}")
+    if pipeline is not None:
+        say(write_pipeline(imported, cal, pipeline))
     check = reproduce(cal, replications, jobs)
     say(f"does it reproduce the data? ({replications} replications of the measured year)")
     for line in check.lines():
@@ -50,3 +56,22 @@ def run_calibrate(export: Path, mapping: str, as_of: str | None, history: list[P
         say(f"diagnostics: {write_diagnostics(cal, check, diagnostics)}")
     off = [r.metric for r in check.table.itertuples() if not r.ok]
     say("the calibrated scenario reproduces every figure" if not off else f"differs on: {'; '.join(off)}")
+
+
+def write_pipeline(imported, cal, path: Path) -> str:
+    """Write the deals open at the calibration's as-of date as pipeline rows (the back-test's own placement:
+    model stages drawn from each deal's age, unknown values set to the segment's mean won amount); say so."""
+    import pandas as pd
+
+    from leanflow.crm.pipeline_at import pipeline_at
+    from leanflow.experiment.backtest import model_rows, with_values
+    from leanflow.files import atomic_write
+
+    day = cal.obs.as_of.date()
+    open_ = with_values(imported, pipeline_at(imported, day), day)
+    rows = pd.DataFrame(model_rows(open_, cal, cal.scenario().seed))
+    atomic_write(path, lambda p: rows.to_csv(p, index=False))
+    return (f"wrote {path}: {len(rows):,} deals open at {day} ({int(open_['filled'].sum()):,} values set to their "
+            f"segment's mean won amount); forecast from it: leanflow forecast <scenario> --pipeline {path} "
+            f"--from {day} --until <date> --old stale (deals older than the model's paths close as stale, as the "
+            "back-test does)")  # fmt: skip

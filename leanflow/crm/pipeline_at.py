@@ -41,8 +41,9 @@ def pipeline_at(imp, as_of: date) -> pd.DataFrame:
     is the first pipeline stage, the one a deal is in from its created date: the export's stage is today's,
     not the one at ``as_of``. Rows without a created date (pre-pipeline stages) cannot be placed in time and
     are left out (``undated_open`` counts them). ``age_days`` counts from the created date; ``value`` is the
-    amount when known, else NaN; ``days_in_stage`` is known only from the history (from the deal's first
-    entry into its stage, as the calibration counts a stage's time), else NaN.
+    amount when the CRM knows amounts of open deals (``amounts_known_while_open``), else NaN;
+    ``days_in_stage`` is known only from the history (from the deal's first entry into its stage, as the
+    calibration counts a stage's time), else NaN.
     """
     t = imp.table
     cut = pd.Timestamp(as_of)
@@ -58,7 +59,8 @@ def pipeline_at(imp, as_of: date) -> pd.DataFrame:
         "id": open_["id"].to_numpy(),
         "stage": stage.to_numpy(),
         "age_days": age,
-        "value": open_["amount"].to_numpy(dtype=float),
+        "value": (open_["amount"].to_numpy(dtype=float) if amounts_known_while_open(imp)
+                  else np.full(len(open_), np.nan)),
         "owner": open_["owner"].to_numpy(),
         "segment": open_["segment"].to_numpy(),
         "days_in_stage": in_stage,
@@ -75,6 +77,14 @@ def _stage_from_history(imp, open_: pd.DataFrame, cut: pd.Timestamp) -> tuple[pd
     ids = open_["id"]
     return (pd.Series(ids.map(last).to_numpy(), index=open_.index, dtype=object),
             pd.Series(ids.map(entered).to_numpy(dtype="datetime64[ns]"), index=open_.index))  # fmt: skip
+
+
+def amounts_known_while_open(imp) -> bool:
+    """Whether the export records amounts on open deals. If none of its open deals has one (Maven's
+    close_value), an amount is known only once the deal closes, so a deal open at a past date had none then:
+    using it would tell the back-test which deals were won (look-ahead)."""
+    t = imp.table
+    return bool(t.loc[t["outcome"].eq("open"), "amount"].notna().any())
 
 
 def undated_open(imp) -> int:

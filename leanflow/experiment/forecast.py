@@ -78,6 +78,7 @@ class Forecast:
     paths: dict[str, np.ndarray]  # plan -> (replications, SERIES, dates): cumulative values
     placed: dict[str, np.ndarray]  # plan -> (replications, INITIAL codes): today's deals by placement
     old_ids: dict[str, tuple[str, ...]]  # plan -> ids of today's deals flagged as older than the model's paths
+    old_policy: str = "restart"  # what became of the flagged deals: restart their stage, or stale at time 0
 
     def quantiles(self, plan: str) -> np.ndarray:
         """(QUANTILES, SERIES, dates) across replications."""
@@ -186,7 +187,7 @@ def forecast(
         tuple(s.name for s in sc.process.stages),
         {p: np.stack([results[ForecastTask(p, r)][0] for r in range(n)]) for p in chosen},
         {p: np.stack([results[ForecastTask(p, r)][1] for r in range(n)]) for p in chosen},
-        old_ids,
+        old_ids, sc.initial_pipeline.old if sc.initial_pipeline is not None else "restart",
     )  # fmt: skip
 
 

@@ -55,7 +55,7 @@ def headline(fc: Forecast, plan: str) -> str:
     s = fc.summary()["plans"][plan]
     r = s["won_revenue"]
     line = (f"{plan}: won revenue by {fc.until} P50 {r['p50']:,.0f} (P10 {r['p10']:,.0f} .. P90 {r['p90']:,.0f}), "
-            f"{s['won_deals']['p50']:.0f} deals; from today's pipeline {s['won_revenue_pipeline']['p50']:,.0f}")
+            f"{s['won_deals']['p50']:,.0f} deals; from today's pipeline {s['won_revenue_pipeline']['p50']:,.0f}")
     if s["p_target"] is not None:
         lo, hi = s["p_target_ci90"]
         line += f"; P(reach {fc.target:,.0f}) = {100 * s['p_target']:.0f}% (90% CI {100 * lo:.0f}-{100 * hi:.0f}%)"
@@ -71,7 +71,7 @@ def console_table(fc: Forecast) -> Table:
     for plan, s in fc.summary()["plans"].items():
         r = s["won_revenue"]
         hit = "-" if s["p_target"] is None else f"{100 * s['p_target']:.0f}%"
-        t.add_row(plan, f"{r['p10']:,.0f}", f"{r['p50']:,.0f}", f"{r['p90']:,.0f}", f"{s['won_deals']['p50']:.0f}",
+        t.add_row(plan, f"{r['p10']:,.0f}", f"{r['p50']:,.0f}", f"{r['p90']:,.0f}", f"{s['won_deals']['p50']:,.0f}",
                   f"{s['won_revenue_pipeline']['p50']:,.0f}", f"{s['won_revenue_new']['p50']:,.0f}", hit)  # fmt: skip
     return t
 
@@ -81,12 +81,18 @@ def flag_lines(fc: Forecast) -> list[str]:
     if fc.pipeline is None:
         return ["no initial pipeline: only deals created from the start date are forecast"]
     lines = []
+    fate = "they restart their stage" if fc.old_policy == "restart" else "closed as stale at the start"
     for plan, s in fc.summary()["plans"].items():
         p = s["pipeline_deals"]
-        lines.append(f"{plan}: of {len(fc.pipeline)} open deals, {p['old']:.0f} older than 99% of the model's paths "
-                     f"to their stage (flagged; they restart their stage), {p['unmatched']:.1f} matched no path "
+        lines.append(f"{plan}: of {len(fc.pipeline):,} open deals, {p['old']:.0f} older than 99% of the model's paths "
+                     f"to their stage (flagged; {fate}), {_mean(p['unmatched'])} matched no path "
                      f"(mean per replication), {p['expired']:.0f} older than max_age_days (stale at the start)")
     return lines
+
+
+def _mean(x: float) -> str:
+    """A mean count per replication: whole when it is whole."""
+    return f"{x:,.0f}" if float(x).is_integer() else f"{x:,.1f}"
 
 
 def render_html(fc: Forecast, chart: Figure) -> str:
