@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from leanflow.errors import LeanflowError
 from leanflow.experiment.precision import PrecisionTarget, half_widths, run_to_precision
 from leanflow.experiment.runner import RunResult, run_scenario
-from leanflow.metrics.compare import adjusted_confidence, compare_plans, paired, paired_t
+from leanflow.metrics.compare import adjusted_confidence, compare_plans, fieller, paired, paired_t
 from leanflow.metrics.explain import pooled_factors, velocity_decomposition
 from leanflow.metrics.verdict import build_verdict
 from leanflow.scenario import load_scenario
@@ -23,7 +25,7 @@ PLAN = np.array([11.0, 13.5, 10.0, 12.5, 13.5, 11.0, 14.0, 12.0])
 
 
 def test_paired_t_matches_scipy() -> None:
-    mean, low, high = paired_t(PLAN - BASE, 0.90)
+    mean, low, high = paired_t(BASE, PLAN, 0.90)
     ref = stats.ttest_rel(PLAN, BASE).confidence_interval(0.90)
     assert mean == pytest.approx((PLAN - BASE).mean())
     assert (low, high) == pytest.approx((ref.low, ref.high))
@@ -40,6 +42,37 @@ def test_paired_comparison_fields() -> None:
     assert r.significant  # every plan value is above its baseline
     same = paired(BASE, BASE + np.array([1, -1] * 4) * 0.1, "won_per_week", 0.90)
     assert not same.significant
+
+
+def test_fieller_interval_is_the_set_of_ratios_the_paired_t_does_not_reject() -> None:
+    low, high = fieller(BASE, PLAN, 0.90)
+    assert low < PLAN.mean() / BASE.mean() - 1 < high
+    for r in np.linspace(low - 0.05, high + 0.05, 41):
+        _, lo, hi = paired_t((1 + r) * BASE, PLAN, 0.90)  # the t interval of plan - (1 + r) base
+        inside = lo <= 0 <= hi
+        assert inside == (low - 1e-9 <= r <= high + 1e-9), r
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 100), st.floats(-20, 20)), min_size=2, max_size=12))
+def test_relative_and_absolute_intervals_agree_on_a_change(pairs) -> None:
+    base = np.array([b for b, _ in pairs])
+    plan = base + np.array([d for _, d in pairs])
+    r = paired(base, plan, "won_per_week", 0.90)
+    if np.isfinite(r.rel_low):  # bounded: the baseline's mean is clearly away from zero
+        assert r.significant == (r.rel_low > 0 or r.rel_high < 0)
+
+
+def test_one_replication_gives_no_interval_and_no_claim() -> None:
+    for metric in ("won_per_week", "cycle_p85"):
+        r = paired(BASE[:1], PLAN[:1], metric, 0.90)
+        assert all(np.isnan([r.diff_low, r.diff_high, r.rel_low, r.rel_high])) and not r.significant
+
+
+def test_two_replications_do_not_claim_a_narrow_interval_the_t_test_rejects() -> None:
+    base, plan = np.array([100.0, 120.0]), np.array([70.0, 83.0])  # -30%, with one degree of freedom
+    r = paired(base, plan, "won_revenue_per_week", 0.967)
+    assert r.significant == (r.rel_high < 0 or r.rel_low > 0)
 
 
 def test_percentile_metrics_use_a_bootstrap_that_brackets_the_mean() -> None:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from leanflow.errors import LeanflowError
 from leanflow.experiment.runner import RunResult
@@ -47,8 +48,8 @@ def half_widths(result: RunResult, metric: str, confidence: float) -> dict[str, 
     level = adjusted_confidence(confidence, len(result.plans) - 1)
     base = by_plan[result.plans[0]]
     for plan in result.plans[1:]:
-        diffs = (by_plan[plan] - base).dropna().to_numpy(float)
-        _, lo, hi = paired_t(diffs, level)
+        pair = pd.concat([base, by_plan[plan]], axis=1, join="inner").dropna().to_numpy(float)
+        _, lo, hi = paired_t(pair[:, 0], pair[:, 1], level)
         out[f"{plan} - {result.plans[0]}"] = (hi - lo) / 2
     return out
 

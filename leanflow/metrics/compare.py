@@ -1,9 +1,13 @@
 """Plans against the baseline, paired by replication (common random numbers).
 
 For each metric: the mean paired difference with a confidence interval (paired
-t; a paired bootstrap for percentile metrics, whose sampling distribution is
-skewed), the relative change (ratio of means, paired bootstrap interval), and
-the correlation the common random numbers achieved. With more than one plan
+t, scipy's ``ttest_rel``; a paired bootstrap for percentile metrics, whose
+sampling distribution is skewed), the relative change (ratio of means) with an
+interval from the same method, so that the two always agree on whether there is
+a change (Fieller's interval for the paired t: the ratios r whose paired
+difference plan - r base has a t interval holding 0; the bootstrap's own ratios
+for the percentile metrics), and the correlation the common random numbers
+achieved. One replication gives no interval. With more than one plan
 against the baseline the intervals are Bonferroni-adjusted. A metric only one
 of the two plans has (a role the other lacks) gets a row with that side's mean
 and no difference.
@@ -65,14 +69,36 @@ def adjusted_confidence(confidence: float, comparisons: int) -> float:
     return 1.0 - (1.0 - confidence) / max(comparisons, 1)
 
 
-def paired_t(diffs: np.ndarray, confidence: float) -> tuple[float, float, float]:
-    """Mean paired difference and its t interval."""
-    n = diffs.size
-    mean = float(diffs.mean())
-    if n < 2:
+def paired_t(base: np.ndarray, plan: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    """Mean paired difference (plan - base) and its t interval (nan with fewer than two replications)."""
+    mean = float((plan - base).mean())
+    if base.size < 2:
         return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * diffs.std(ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
+    if np.all(plan - base == plan[0] - base[0]):  # no spread: the interval is the difference itself
+        return mean, mean, mean
+    ci = stats.ttest_rel(plan, base).confidence_interval(confidence_level=confidence)
+    return mean, float(ci.low), float(ci.high)
+
+
+def fieller(base: np.ndarray, plan: np.ndarray, confidence: float) -> tuple[float, float]:
+    """Fieller's interval for mean(plan) / mean(base) - 1 on paired replications: the r with
+    |mean(plan - r base)| <= t sd(plan - r base) / sqrt(n), a quadratic in r. It holds 0 exactly when the
+    paired t interval of the difference holds 0; (nan, nan) when the baseline's mean is not itself clearly
+    away from zero (the set is then unbounded) or with fewer than two replications."""
+    n = base.size
+    if n < 2:
+        return float("nan"), float("nan")
+    t2 = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) ** 2 / n
+    cov = np.cov(np.vstack([base, plan]), ddof=1)
+    mb, mp = float(base.mean()), float(plan.mean())
+    a = mb * mb - t2 * cov[0, 0]
+    b = mp * mb - t2 * cov[0, 1]
+    c = mp * mp - t2 * cov[1, 1]
+    disc = b * b - a * c
+    if a <= 0 or disc < 0:
+        return float("nan"), float("nan")
+    root = float(np.sqrt(disc))
+    return (b - root) / a - 1.0, (b + root) / a - 1.0
 
 
 def _bootstrap_means(base: np.ndarray, plan: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -88,22 +114,22 @@ def paired(base: np.ndarray, plan: np.ndarray, metric: str, confidence: float, s
     n = int(base.size)
     if n == 0:
         return NOTHING
-    rng = np.random.default_rng(seed)
-    boot_base, boot_plan = _bootstrap_means(base, plan, rng)
-    tails = (50 * (1 - confidence), 50 * (1 + confidence))
+    nan = float("nan")
+    base_mean, plan_mean = float(base.mean()), float(plan.mean())
+    rel = plan_mean / base_mean - 1.0 if base_mean != 0 else nan
     if metric in PERCENTILE_METRICS:
-        diff = float((plan - base).mean())
-        low, high = np.percentile(boot_plan - boot_base, tails)
+        diff, low, high, rel_low, rel_high = float((plan - base).mean()), nan, nan, nan, nan
+        if n > 1:
+            boot_base, boot_plan = _bootstrap_means(base, plan, np.random.default_rng(seed))
+            tails = (50 * (1 - confidence), 50 * (1 + confidence))
+            low, high = np.percentile(boot_plan - boot_base, tails)
+            if base_mean != 0 and np.all(boot_base != 0):
+                rel_low, rel_high = np.percentile(boot_plan / boot_base - 1.0, tails)
         method = "paired bootstrap"
     else:
-        diff, low, high = paired_t(plan - base, confidence)
+        diff, low, high = paired_t(base, plan, confidence)
+        rel_low, rel_high = fieller(base, plan, confidence) if base_mean != 0 else (nan, nan)
         method = "paired t"
-    base_mean, plan_mean = float(base.mean()), float(plan.mean())
-    if base_mean != 0 and np.all(boot_base != 0):
-        rel = plan_mean / base_mean - 1.0
-        rel_low, rel_high = np.percentile(boot_plan / boot_base - 1.0, tails)
-    else:
-        rel = rel_low = rel_high = float("nan")
     varies = n > 1 and base.std() > 0 and plan.std() > 0
     corr = float(np.corrcoef(base, plan)[0, 1]) if varies else float("nan")
     return Paired(n, base_mean, plan_mean, diff, float(low), float(high), rel, float(rel_low), float(rel_high),
