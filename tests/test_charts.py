@@ -96,6 +96,12 @@ def test_all_charts_in_order_with_captions() -> None:
         assert len(caption) > 20
 
 
+def percentile_means(res: Results) -> pd.DataFrame:
+    """Per plan, the mean over replications of cycle_p50/p85/p95: the tables' figures every chart must show."""
+    cols = ["cycle_p50", "cycle_p85", "cycle_p95"]
+    return res.summary.assign(plan=res.summary["plan"].astype(str)).groupby("plan")[cols].mean()
+
+
 def test_every_axes_is_labelled(figures: dict[str, Figure]) -> None:
     for name, fig in figures.items():
         assert fig.axes, name
@@ -107,28 +113,33 @@ def test_every_axes_is_labelled(figures: dict[str, Figure]) -> None:
 
 def test_cumulative_flow_one_panel_per_plan_one_band_per_stage(res: Results, figures: dict[str, Figure]) -> None:
     fig = figures["cumulative_flow"]
-    assert [ax.get_title() for ax in fig.axes] == res.plans
-    for ax, plan in zip(fig.axes, res.plans, strict=True):
-        bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
-        assert len(bands) == len(res.stages) + 2  # won, otherwise closed, one per stage
+    n = len(res.plans)
+    tops, bottoms = fig.axes[:n], fig.axes[n:]
+    assert [ax.get_title() for ax in tops] == res.plans and len(bottoms) == n
+    for ax, low, plan in zip(tops, bottoms, res.plans, strict=True):
+        stages = [c for c in ax.collections if isinstance(c, PolyCollection)]
+        closed = [c for c in low.collections if isinstance(c, PolyCollection)]
+        assert len(stages) == len(res.stages) and len(closed) == 2  # one band per stage; won, otherwise closed
         d = rep0(res, plan)
-        tops = [b.get_paths()[0].vertices[:, 1].max() for b in bands]
-        assert tops[0] == pytest.approx((d["outcome"] == "won").sum())  # the bottom band: won deals
-        assert tops[-1] == pytest.approx(d[f"enter_{res.stages[0]}"].notna().sum())  # the top edge: every entry
+        ends = [b.get_paths()[0].vertices for b in stages]
+        last = [v[np.isclose(v[:, 0], HORIZON), 1].max() for v in ends]
+        assert last[-1] == pytest.approx((d["outcome"] == "open").sum())  # the top edge at the end: open deals
+        tops_closed = [b.get_paths()[0].vertices[:, 1].max() for b in closed]
+        assert tops_closed[0] == pytest.approx((d["outcome"] == "won").sum())  # the bottom band: won deals
+        assert tops_closed[1] == pytest.approx((d["outcome"] != "open").sum())  # the top edge: every closed deal
 
 
 def test_cycle_time_scatter_points_and_percentiles(res: Results, figures: dict[str, Figure]) -> None:
     fig = figures["cycle_time_scatter"]
     assert len(fig.axes) == len(res.plans)
-    summary = res.summary[res.summary["replication"] == 0].set_index("plan")
+    means = percentile_means(res)
     for ax, plan in zip(fig.axes, res.plans, strict=True):
         d = rep0(res, plan)
         (points,) = [c for c in ax.collections if isinstance(c, PathCollection)]
         assert len(points.get_offsets()) == (d["outcome"] == "won").sum()
         assert len(ax.lines) == 3
         levels = [line.get_ydata()[0] for line in ax.lines]
-        assert levels == pytest.approx(np.percentile(won_cycles_in_window(d), [50, 85, 95]))
-        assert levels[1] == pytest.approx(summary.loc[plan, "cycle_p85"])  # the metric's own definition
+        assert levels == pytest.approx(means.loc[plan].to_numpy())  # as every table: the mean over replications
         assert {t.get_text()[:3] for t in ax.texts} == {"p50", "p85", "p95"}
 
 
@@ -142,7 +153,7 @@ def test_cycle_time_distribution_one_ecdf_per_plan_with_p85(res: Results, figure
         assert ecdf.get_ydata()[-1] == pytest.approx(1.0)
         assert len(ecdf.get_xdata()) == len(cycles)
         (p85,) = [ln for ln in ax.lines if ln.get_label().startswith(f"p85 {plan}")]
-        assert p85.get_xdata()[0] == pytest.approx(np.percentile(cycles, 85))
+        assert p85.get_xdata()[0] == pytest.approx(percentile_means(res).loc[plan, "cycle_p85"])
 
 
 def test_throughput_one_line_and_band_per_plan_per_panel(res: Results, figures: dict[str, Figure]) -> None:
@@ -159,8 +170,9 @@ def test_throughput_one_line_and_band_per_plan_per_panel(res: Results, figures: 
             assert same_colour(band.get_facecolor()[0][:3], colours[plan])
         assert any(p.get_label() == charts.WARMUP for p in ax.patches)
     weeks = res.weekly[(res.weekly["plan"] == res.plans[0]) & (res.weekly["start_day"] + 7 <= HORIZON)]
-    median = weeks.groupby("start_day")["won"].median().to_numpy()
-    assert fig.axes[0].lines[0].get_ydata() == pytest.approx(median)
+    rolled = weeks.pivot_table(index="start_day", columns="replication", values="won", observed=True)
+    median = rolled.rolling(charts.ROLLING_WEEKS, min_periods=1).mean().median(axis=1).to_numpy()
+    assert fig.axes[0].lines[0].get_ydata() == pytest.approx(median)  # each replication's 4-week mean, then median
 
 
 def test_replication_distributions_four_panels_one_box_per_plan(res: Results, figures: dict[str, Figure]) -> None:
@@ -265,8 +277,7 @@ def test_aging_wip_open_deals_and_percentile_lines(res: Results, figures: dict[s
         assert len(points.get_offsets()) == len(open_deals)
         assert sorted(points.get_offsets()[:, 1]) == pytest.approx(sorted(HORIZON - open_deals["created"]))
         assert len(ax.lines) == 3
-        cycles = won_cycles_in_window(res.deals[res.deals["plan"] == plan])
-        assert [ln.get_ydata()[0] for ln in ax.lines] == pytest.approx(np.percentile(cycles, [50, 85, 95]))
+        assert [ln.get_ydata()[0] for ln in ax.lines] == pytest.approx(percentile_means(res).loc[plan].to_numpy())
 
 
 def test_a_plan_has_the_same_colour_in_every_chart(res: Results, figures: dict[str, Figure]) -> None:

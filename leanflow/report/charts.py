@@ -32,11 +32,13 @@ TOUCH, QUEUE, BUYER = "#332288", "#CC6677", "#DDCC77"
 WON_BAND, CLOSED_BAND = "#117733", "#BBBBBB"
 UP, DOWN = "#44AA99", "#882255"
 PERCENTILES = (50, 85, 95)
+CLOSED = "lost / stale / disqualified"
+P_LABEL = "mean over replications"  # how every p50/p85/p95 line is computed: as the tables
 PERCENTILE_STYLES = ("-", "--", ":")
 EXITS = (("disqualified", "", 1.0), ("lost", "///", 0.55), ("stale", "...", 0.3))
 WARMUP = "warm-up (not counted)"
 PANEL_COLUMNS = 3
-MIN_WIDTH = 8.0  # inches: room for the titles and legends of a one-panel chart
+CHART_WIDTH = 10.0  # inches: every chart is as wide, so the report shows them at one size
 
 
 def plan_colours(plans: Sequence[str]) -> dict[str, str]:
@@ -80,11 +82,11 @@ def _won_cycles(deals: pd.DataFrame, lo: float, hi: float) -> np.ndarray:
     return (closed - deals["created"])[won].to_numpy(dtype=float)
 
 
-def _figure(n_panels: int, width: float = 5.0, height: float = 3.8, sharey: bool = False) -> tuple[Figure, list[Axes]]:
+def _figure(n_panels: int, height: float = 3.8, sharey: bool = False) -> tuple[Figure, list[Axes]]:
     """A constrained-layout figure with ``n_panels`` axes in rows of at most ``PANEL_COLUMNS``."""
     cols = min(n_panels, PANEL_COLUMNS)
     rows = math.ceil(n_panels / cols)
-    fig = Figure(figsize=(max(width * cols, MIN_WIDTH), height * rows + 0.6), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, height * rows + 0.6), layout="constrained")
     grid = fig.subplots(rows, cols, squeeze=False, sharey=sharey)
     axes = list(grid.flat)
     for ax in axes[n_panels:]:
@@ -104,12 +106,25 @@ def _shade_warmup(ax: Axes, res: Results) -> None:
         ax.axvspan(0, lo, color="0.9", zorder=0, label=WARMUP)
 
 
-def _percentile_lines(ax: Axes, values: np.ndarray, what: str) -> None:
-    """Horizontal lines at the 50/85/95th percentiles of ``values``, labelled at the right edge."""
-    if not values.size:
-        return
+def cycle_percentiles(res: Results, plan: str) -> dict[int, float]:
+    """The plan's cycle-time p50/p85/p95 of won deals as every table reports them: the mean over replications
+    of each replication's percentile (``cycle_p50`` ... in summary.csv); the nan ones left out."""
+    rows = res.summary[res.summary["plan"].astype(str) == plan]
+    out = {}
+    for q in PERCENTILES:
+        col = f"cycle_p{q}"
+        v = float(rows[col].mean()) if col in rows and rows[col].notna().any() else float("nan")
+        if v == v:
+            out[q] = v
+    return out
+
+
+def _percentile_lines(ax: Axes, values: dict[int, float], what: str) -> None:
+    """Horizontal lines at the given 50/85/95th percentiles, labelled at the right edge."""
     for q, style in zip(PERCENTILES, PERCENTILE_STYLES, strict=True):
-        v = float(np.percentile(values, q))
+        if q not in values:
+            continue
+        v = values[q]
         ax.axhline(v, color="0.2", ls=style, lw=1.1, label=f"p{q} {what}")
         ax.text(
             0.99,
@@ -140,31 +155,45 @@ def _roles(res: Results) -> list[str]:
 
 
 def cumulative_flow(res: Results) -> Figure:
-    """Cumulative flow diagram of replication 0, one panel per plan.
+    """Cumulative flow diagram of replication 0, one column per plan.
 
-    Bands from the bottom: deals won, deals closed otherwise, then the deals in each
-    stage from the last to the first, so the top edge is the cumulative number of
-    leads that entered the funnel and each band's thickness is that stage's WIP.
+    Above, the deals in each stage from the last to the first (each band's thickness is that stage's WIP, the top
+    edge the whole funnel's); below, the cumulative deals won and closed otherwise, which would otherwise dwarf
+    the stages.
     """
     colours = plan_colours(res.plans)
     stages = res.stages
     _, hi = _window(res)
     grid = np.linspace(0.0, hi, int(hi) + 1)
     stage_colours = colormaps["cividis"](np.linspace(0.95, 0.1, len(stages)))
-    fig, axes = _figure(len(res.plans), sharey=True)
-    for ax, plan in zip(axes, res.plans, strict=True):
+    n = len(res.plans)
+    fig = Figure(figsize=(CHART_WIDTH, 6.2), layout="constrained")
+    grid_spec = fig.add_gridspec(2, n, height_ratios=(3, 1))
+    tops = [fig.add_subplot(grid_spec[0, k]) for k in range(n)]
+    bottoms = [fig.add_subplot(grid_spec[1, k], sharex=tops[k]) for k in range(n)]
+    for ax, low, plan in zip(tops, bottoms, res.plans, strict=True):
         bands = _flow_bands(_first_replication(_rows(res.deals, plan)), stages, grid)
-        ax.stackplot(
-            grid, *bands.values(), labels=list(bands), colors=[WON_BAND, CLOSED_BAND, *stage_colours[::-1]], lw=0
-        )
-        _shade_warmup(ax, res)
-        ax.set_xlim(0, hi)
+        active = {k: v for k, v in bands.items() if k.startswith("in ")}
+        ax.stackplot(grid, *active.values(), labels=list(active), colors=list(stage_colours[::-1]), lw=0)
+        low.stackplot(grid, bands["won"], bands[CLOSED], labels=["won", CLOSED], colors=[WON_BAND, CLOSED_BAND],
+                      lw=0)  # fmt: skip
+        for a in (ax, low):
+            _shade_warmup(a, res)
+            a.set_xlim(0, hi)
+        ax.set_ylabel("deals in a stage (WIP)")
         ax.set_xlabel("day")
-        ax.set_ylabel("deals (cumulative)")
+        low.set_ylabel("closed (cumulative)")
+        low.set_xlabel("day")
+        low.set_title("closed deals", fontsize=9)
         _plan_title(ax, plan, colours[plan])
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles[::-1], labels[::-1], loc="outside lower center", ncols=min(len(handles), 5), frameon=False)
-    fig.suptitle("Cumulative flow (replication 0): band thickness = deals in that state")
+    for ax in tops[1:]:
+        ax.sharey(tops[0])
+    handles, labels = tops[0].get_legend_handles_labels()
+    more, names = bottoms[0].get_legend_handles_labels()
+    legend = dict(zip([*labels[::-1], *names[::-1]], [*handles[::-1], *more[::-1]], strict=True))  # one per label
+    fig.legend(list(legend.values()), list(legend), loc="outside lower center", ncols=min(len(legend), 5),
+               frameon=False)  # fmt: skip
+    fig.suptitle("Cumulative flow (replication 0): the stages' WIP above, the closed deals below")
     return fig
 
 
@@ -179,7 +208,7 @@ def _flow_bands(deals: pd.DataFrame, stages: list[str], grid: np.ndarray) -> dic
     outcome = deals["outcome"].astype(str).to_numpy()
     bands = {
         "won": reached(closed[outcome == "won"]),
-        "lost / stale / disqualified": reached(closed[(outcome != "won") & (outcome != "open")]),
+        CLOSED: reached(closed[(outcome != "won") & (outcome != "open")]),
     }
     for i in reversed(range(len(stages))):
         enter = deals[f"enter_{stages[i]}"].to_numpy(dtype=float)
@@ -193,10 +222,11 @@ def _flow_bands(deals: pd.DataFrame, stages: list[str], grid: np.ndarray) -> dic
 def cycle_time_scatter(res: Results) -> Figure:
     """Cycle time of each won deal against its close day (replication 0), one panel per plan.
 
-    The horizontal lines are the 50/85/95th percentiles of the deals won in the window.
+    The horizontal lines are the 50/85/95th percentiles of the won cycle times, as the tables give them (the
+    mean over replications of each replication's percentile).
     """
     colours = plan_colours(res.plans)
-    lo, hi = _window(res)
+    hi = _window(res)[1]
     fig, axes = _figure(len(res.plans), sharey=True)
     for ax, plan in zip(axes, res.plans, strict=True):
         d = _first_replication(_rows(res.deals, plan))
@@ -204,7 +234,7 @@ def cycle_time_scatter(res: Results) -> Figure:
         ax.scatter(
             won["closed"], won["closed"] - won["created"], s=9, color=colours[plan], alpha=0.55, lw=0, label="won deal"
         )
-        _percentile_lines(ax, _won_cycles(d, lo, hi), "(won in window)")
+        _percentile_lines(ax, cycle_percentiles(res, plan), P_LABEL)
         _shade_warmup(ax, res)
         ax.set_xlim(0, hi)
         ax.set_xlabel("close day")
@@ -218,7 +248,7 @@ def cycle_time_distribution(res: Results) -> Figure:
     """Share of won deals (closed in the window, all replications) won within x days, one line per plan."""
     colours = plan_colours(res.plans)
     lo, hi = _window(res)
-    fig = Figure(figsize=(7.5, 4.6), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 4.6), layout="constrained")
     ax = fig.add_subplot()
     ax.axhline(0.85, color="0.6", lw=0.8, ls=":")
     for plan in res.plans:
@@ -227,9 +257,10 @@ def cycle_time_distribution(res: Results) -> Figure:
             continue
         share = np.arange(1, cycles.size + 1) / cycles.size
         ax.step(cycles, share, where="post", color=colours[plan], lw=1.8, label=f"{plan} ({cycles.size} deals)")
-        p85 = float(np.percentile(cycles, 85))
-        ax.axvline(p85, color=colours[plan], ls="--", lw=1, label=f"p85 {plan}: {p85:.0f} d")
-        ax.plot([p85], [0.85], "o", color=colours[plan], ms=5)
+        p85 = cycle_percentiles(res, plan).get(85)
+        if p85 is not None:
+            ax.axvline(p85, color=colours[plan], ls="--", lw=1, label=f"p85 {plan}: {p85:.0f} d ({P_LABEL})")
+            ax.plot([p85], [float(np.mean(cycles <= p85))], "o", color=colours[plan], ms=5)
     ax.set_ylim(0, 1.02)
     ax.set_xlim(left=0)
     ax.yaxis.set_major_formatter(PercentFormatter(1.0))
@@ -241,16 +272,20 @@ def cycle_time_distribution(res: Results) -> Figure:
     return fig
 
 
+ROLLING_WEEKS = 4  # the run chart's smoothing: weekly wins are a few whole deals, so single weeks zig-zag
+
+
 def throughput_run_chart(res: Results) -> Figure:
-    """Weekly won deals and won revenue: median over replications with a 5-95% band, per plan (full weeks only)."""
+    """Won deals and won revenue per week as a rolling 4-week mean: median over replications with a 5-95% band,
+    per plan (full weeks only; the first points average the weeks there are)."""
     colours = plan_colours(res.plans)
     _, hi = _window(res)
     weekly = res.weekly[res.weekly["start_day"] + 7.0 <= hi + 1e-9]
-    fig = Figure(figsize=(10, 7), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 7), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     panels = (
-        ("won", "won deals / week", "Won deals per week"),
-        ("won_revenue", "won revenue / week (currency)", "Won revenue per week"),
+        ("won", "won deals / week", f"Won deals per week ({ROLLING_WEEKS}-week mean)"),
+        ("won_revenue", "won revenue / week (currency)", f"Won revenue per week ({ROLLING_WEEKS}-week mean)"),
     )
     for ax, (column, ylabel, title) in zip(axes, panels, strict=True):
         for plan in res.plans:
@@ -259,22 +294,23 @@ def throughput_run_chart(res: Results) -> Figure:
             )
             if table.empty:
                 continue
+            table = table.rolling(ROLLING_WEEKS, min_periods=1).mean()  # each replication's own rolling mean
             x = table.index.to_numpy(dtype=float) + 3.5
             low, mid, high = (table.quantile(q, axis=1).to_numpy() for q in (0.05, 0.5, 0.95))
             ax.fill_between(x, low, high, color=colours[plan], alpha=0.18, lw=0)
-            ax.plot(x, mid, color=colours[plan], lw=1.8, marker="o", ms=3, label=plan)
+            ax.plot(x, mid, color=colours[plan], lw=1.8, label=plan)
         _shade_warmup(ax, res)
         ax.set_xlim(0, hi)
         ax.set_ylim(bottom=0)
         ax.set_ylabel(ylabel)
-        ax.set_xlabel("day (middle of the week)")
+        ax.set_xlabel(f"day (middle of the last of {ROLLING_WEEKS} weeks)")
         ax.set_title(title)
         ax.grid(alpha=0.3)
     axes[1].yaxis.set_major_formatter(MONEY)
     handles, labels = axes[0].get_legend_handles_labels()
     band = Patch(color="0.5", alpha=0.25, label="5-95% of replications")
     axes[0].legend([*handles, band], [*labels, band.get_label()], loc="upper left", fontsize=8, ncols=2)
-    fig.suptitle("Throughput run chart: median across replications per week")
+    fig.suptitle(f"Throughput run chart: rolling {ROLLING_WEEKS}-week mean, median across replications")
     return fig
 
 
@@ -290,7 +326,7 @@ def replication_distributions(res: Results) -> Figure:
     """Box plots across replications of four headline metrics, one box (and its replications as dots) per plan."""
     colours = plan_colours(res.plans)
     n = len(res.plans)
-    fig = Figure(figsize=(max(9.0, 2.2 * n + 5), 7.5), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 7.5), layout="constrained")
     axes = list(fig.subplots(2, 2).flat)
     jitter = np.random.default_rng(0)
     positions = np.arange(n)
@@ -331,7 +367,7 @@ def funnel(res: Results) -> Figure:
     n = len(res.plans)
     width = 0.8 / n
     x = np.arange(len(stages))
-    fig = Figure(figsize=(max(MIN_WIDTH, 0.7 * len(stages) * n + 3), 8), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 8), layout="constrained")
     entered_ax, exits_ax = fig.subplots(2, 1, sharex=True)
     for i, plan in enumerate(res.plans):
         d = _rows(res.deals, plan)
@@ -387,7 +423,7 @@ def time_breakdown(res: Results) -> Figure:
     split = res.time_split if res.time_split is not None else time_split_table(res.deals, res.scenario, res.plans)
     stages = res.stages
     x = np.arange(len(stages))
-    fig, axes = _figure(len(res.plans), width=max(4.5, 0.9 * len(stages) + 1), sharey=True)
+    fig, axes = _figure(len(res.plans), sharey=True)
     parts = (
         ("touch_days", "seller touch", TOUCH),
         ("queue_days", "queue (waiting for a seller)", QUEUE),
@@ -424,7 +460,7 @@ def roles(res: Results) -> Figure:
     all_roles = _roles(res)
     n = len(res.plans)
     width = 0.8 / n
-    fig = Figure(figsize=(max(MIN_WIDTH, 1.1 * len(all_roles) * n + 3), 7.5), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 7.5), layout="constrained")
     util_ax, queue_ax = fig.subplots(2, 1)
     for i, plan in enumerate(res.plans):
         s = _rows(res.summary, plan)
@@ -470,7 +506,7 @@ def efficiency_matrix(res: Results) -> Figure:
     colours = plan_colours(res.plans)
     table = res.efficiency if res.efficiency is not None else efficiency_table(res.summary, res.plans)
     points = table.assign(plan=table["plan"].astype(str)).set_index("plan")
-    fig = Figure(figsize=(7.5, 5.5), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 5.5), layout="constrained")
     ax = fig.add_subplot()
     top = 0.0
     for plan in res.plans:
@@ -528,7 +564,7 @@ def velocity_waterfall(res: Results) -> Figure:
     baseline = res.plans[0]
     factors = [f for f, _ in VELOCITY_FACTORS]
     n = len(factors)
-    fig, axes = _figure(len(res.plans) - 1, width=6.5, height=4.6, sharey=True)
+    fig, axes = _figure(len(res.plans) - 1, height=4.6, sharey=True)
     for ax, plan in zip(axes, res.plans[1:], strict=True):
         mine = velocity[velocity["plan"] == plan].set_index("factor")
         rows = mine.reindex(factors)
@@ -577,7 +613,7 @@ def _single_velocity(res: Results, colours: dict[str, str]) -> Figure:
     """One bar of the only plan's sales velocity: there is nothing to decompose against."""
     plan = res.plans[0]
     value = float(_rows(res.summary, plan)["velocity_per_week"].mean())
-    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(CHART_WIDTH, 4.5), layout="constrained")
     ax = fig.add_subplot()
     ax.bar([0], [value], 0.5, color=colours[plan], label=plan)
     ax.text(0, value, _money(value), ha="center", va="bottom", fontsize=9, fontweight="bold")
@@ -595,14 +631,14 @@ def _single_velocity(res: Results, colours: dict[str, str]) -> Figure:
 def aging_wip(res: Results) -> Figure:
     """Age at the horizon of every open deal by its stage (replication 0), one panel per plan.
 
-    The horizontal lines are the 50/85/95th percentile cycle times of the plan's won
-    deals (window, all replications): open deals above them are already old.
+    The horizontal lines are the 50/85/95th percentile cycle times of the plan's won deals, as the tables give
+    them (mean over replications): open deals above them are already old.
     """
     colours = plan_colours(res.plans)
-    lo, hi = _window(res)
+    hi = _window(res)[1]
     stages = res.stages
     jitter = np.random.default_rng(0)
-    fig, axes = _figure(len(res.plans), width=max(4.5, 0.9 * len(stages) + 1), sharey=True)
+    fig, axes = _figure(len(res.plans), sharey=True)
     for ax, plan in zip(axes, res.plans, strict=True):
         d = _rows(res.deals, plan)
         open_deals = _first_replication(d)
@@ -617,7 +653,7 @@ def aging_wip(res: Results) -> Figure:
             lw=0,
             label="open deal",
         )
-        _percentile_lines(ax, _won_cycles(d, lo, hi), "cycle time of won deals")
+        _percentile_lines(ax, cycle_percentiles(res, plan), P_LABEL)
         ax.set_xticks(
             np.arange(len(stages)),
             stages,
@@ -638,7 +674,7 @@ def aging_wip(res: Results) -> Figure:
 ALL_CHARTS: dict[str, tuple[Callable[[Results], Figure], str]] = {
     "cumulative_flow": (
         cumulative_flow,
-        "A stage band that widens is WIP piling up there; the won band's slope is the win rate per day.",
+        "A stage band that widens is WIP piling up there; below, the won band's slope is the wins per day.",
     ),
     "cycle_time_scatter": (
         cycle_time_scatter,

@@ -134,7 +134,8 @@ def _verdict(res: Results) -> dict[str, Any] | None:
                 "metric": metric_info(r.metric).label, "base": format_value(kind, r.base_mean),
                 "plan": format_value(kind, r.plan_mean), "diff": format_signed(kind, r.diff),
                 "ci": f"{format_signed(kind, r.diff_low)} .. {format_signed(kind, r.diff_high)}",
-                "rel": "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%", "significant": bool(r.significant),
+                "rel": "-" if r.rel != r.rel or kind == "rate" else f"{100 * r.rel:+.0f}%",
+                "significant": bool(r.significant),
             })  # fmt: skip
         tables.append({"plan": plan, "level": level, "rows": body})
     headlines = list(zip_longest(said.get("headlines", []), said.get("why", []), fillvalue=""))
@@ -217,7 +218,7 @@ def _assumptions(sc: Scenario) -> dict[str, Any]:
             for st in sc.process.stages
         ],
         "plans": [
-            {"name": name, "policy": plan.policy.model_dump(), "roles": [
+            {"name": name, "policy": _policy(plan.policy.model_dump()), "roles": [
                 {"name": rn, "headcount": r.headcount, "hours": _num(r.selling_hours_per_week),
                  "works": ", ".join(r.works), "owns": "yes" if r.owns_deals else "no", "prospects": _num(r.prospects),
                  "wip": "" if r.wip_limit_per_person is None else str(r.wip_limit_per_person),
@@ -227,6 +228,28 @@ def _assumptions(sc: Scenario) -> dict[str, Any]:
             for name, plan in sc.plans.items()
         ],
     }
+
+
+def _policy(policy: dict[str, Any]) -> dict[str, str]:
+    """A plan's policy as readable text per setting: nested settings as 'key value' pairs, unset ones left out."""
+    out = {}
+    for key, value in policy.items():
+        if value is None or value == {} or value == []:
+            continue
+        if isinstance(value, dict):
+            parts = [f"{k.replace('_', ' ')} {_num(v)}" for k, v in value.items() if v is not None]
+            out[key.replace("_", " ")] = ", ".join(parts) if parts else "default"
+        else:
+            out[key.replace("_", " ")] = _num(value)
+    return out
+
+
+def _command(argv: list[str]) -> str:
+    """The command as the user typed it, without local paths: the program as `leanflow`, files by their name."""
+    words = ["leanflow"]
+    for arg in argv[1:]:
+        words.append(Path(arg).name if Path(arg).is_absolute() else arg)
+    return " ".join(words)
 
 
 def _opt(value: float | None, unit: str, none: str) -> str:
@@ -248,7 +271,7 @@ def _method(res: Results) -> list[tuple[str, str]]:
         ("leanflow version", str(m.get("versions", {}).get("leanflow", __version__))),
         ("package versions", ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if k != "leanflow")),
         ("scenario hash", f"sha256 {m.get('scenario_sha256', '')}"),
-        ("command", " ".join(m.get("command", []))),
+        ("command", _command([str(a) for a in m.get("command", [])]) if m.get("command") else "-"),
         ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
     ]  # fmt: skip
     return rows
