@@ -167,6 +167,7 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
 
     sc, extra = _loaded(scenario, set, seed)
     n = _count(replications, sc.replications)
+    check_precision(precision, sc)
     with show_progress(progress):
         result = replicate(lambda first, k: run_scenario(sc, k, jobs, first), n, precision, max_replications)
     labels = {p: (sc, p) for p in sc.plans}
@@ -185,6 +186,7 @@ def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | M
     first, extra_a = _loaded(a, set, seed)
     second, extra_b = _loaded(b, [*(set or []), f"seed={first.seed}"], None)
     n = _count(replications, first.replications)
+    check_precision(precision, first, second)
 
     def block(start: int, k: int) -> RunResult:
         ra = run_scenario(first, k, jobs, start).relabelled(names[0])
@@ -277,6 +279,14 @@ def _loaded(scenario: Scenario | PathArg | Mapping[str, Any], sets: Sequence[str
     if not isinstance(scenario, Mapping):
         extra["scenario_file"] = str(scenario)
     return sc, extra
+
+
+def check_precision(precision: str | None, *scenarios: Scenario) -> None:
+    """A --precision target whose form or metric is wrong fails before anything is simulated."""
+    if precision is not None:
+        from leanflow.experiment.precision import PrecisionTarget
+
+        PrecisionTarget.parse(precision).check(*scenarios)
 
 
 def _overridden(sc: Scenario, overrides: list[str]) -> Scenario:

@@ -111,12 +111,14 @@ def run(
     report: Report = False,
 ) -> None:
     """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
+    from leanflow.api import check_precision
     from leanflow.experiment.runner import run_scenario
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
     sets = _with_seed(overrides, seed)
     scenario = load_scenario(file, sets)
+    check_precision(precision, scenario)
     target = check_output(output or Path("results") / file.stem)
     n = replications or scenario.replications
     err.print(f"leanflow {__version__}: {scenario.name}: {len(scenario.plans)} plan(s), {n} replications")
@@ -140,7 +142,7 @@ def compare(
     report: Report = False,
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
-    from leanflow.api import merge
+    from leanflow.api import check_precision, merge
     from leanflow.experiment.runner import run_scenario
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
@@ -148,6 +150,7 @@ def compare(
     sets = _with_seed(overrides, seed)
     a = load_scenario(first, sets)
     b = load_scenario(second, [*sets, f"seed={a.seed}"])
+    check_precision(precision, a, b)
     target = check_output(output or Path("results") / f"{first.stem}-vs-{second.stem}")
     names = (first.stem, second.stem) if first.stem != second.stem else ("A", "B")
     if a.market != b.market:

@@ -196,3 +196,20 @@ def test_pooled_vs_dedicated_known_answer() -> None:
     by_plan = result.summary.groupby("plan", observed=True)["queue_days_server"]
     assert by_plan.mean()["pooled"] == pytest.approx(pooled, rel=0.05)
     assert by_plan.mean()["dedicated"] == pytest.approx(dedicated, rel=0.08)
+
+
+def test_an_unknown_precision_metric_fails_before_anything_runs(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    import leanflow as lf
+
+    sc = load_scenario(ROOT / "scenarios" / "default.yaml")
+    assert PrecisionTarget.parse("queue_days_ae=1").check(sc).metric == "queue_days_ae"  # a per-role metric
+    with pytest.raises(LeanflowError, match="did you mean won_revenue_per_week"):
+        lf.run(sc, precision="won_revenue_per_wek=100", progress=False)
+    out = tmp_path / "out"
+    args = ["run", str(ROOT / "scenarios" / "default.yaml"), "--precision", "cycle_p58=2", "-o", str(out)]
+    proc = subprocess.run([sys.executable, "-m", "leanflow.cli", *args], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "unknown metric 'cycle_p58'" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()

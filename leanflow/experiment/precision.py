@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from leanflow.errors import LeanflowError
 from leanflow.experiment.runner import RunResult
+from leanflow.metrics.catalog import FIXED, PREFIXED
 from leanflow.metrics.compare import adjusted_confidence, paired_t
 from leanflow.metrics.stats import mean_ci
+
+if TYPE_CHECKING:
+    from leanflow.scenario.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,28 @@ class PrecisionTarget:
         if not sep or not name.strip() or not width > 0:
             raise LeanflowError(f"--precision {text!r}: expected metric=half_width with a positive number")
         return cls(name.strip(), width)
+
+    def check(self, *scenarios: Scenario) -> PrecisionTarget:
+        """Itself, if its metric is one the scenarios' runs report (before anything is simulated); else a one-line
+        error with the nearest names."""
+        known = metric_names(*scenarios)
+        if self.metric not in known:
+            near = difflib.get_close_matches(self.metric, sorted(known), n=3)
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            raise LeanflowError(f"--precision: unknown metric '{self.metric}'{hint}; the metrics are the columns of "
+                                "summary.csv")  # fmt: skip
+        return self
+
+
+def metric_names(*scenarios: Scenario) -> set[str]:
+    """Every summary metric a run of these scenarios reports: the fixed ones, and the per-stage and per-role ones."""
+    names = {key for key, *_ in FIXED}
+    for sc in scenarios:
+        stages = [st.name for st in sc.process.stages]
+        roles = {role for plan in sc.plans.values() for role in plan.roles}
+        for prefix, _, _, group in PREFIXED:
+            names |= {prefix + x for x in (stages if group == "stages" else roles)}
+    return names
 
 
 def half_widths(result: RunResult, metric: str, confidence: float) -> dict[str, float]:
