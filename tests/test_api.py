@@ -130,3 +130,20 @@ def test_progress_shows_on_a_terminal_and_is_silent_when_off_or_in_ci(monkeypatc
         assert executor._progress(3, "replications") is None
     monkeypatch.setenv("CI", "true")
     assert executor._progress(3, "replications") is None
+
+
+def test_off_a_terminal_a_long_run_says_it_is_alive(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import sys
+
+    from leanflow.experiment import executor
+
+    monkeypatch.delenv("CI", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert isinstance(executor._progress(3, "sweep"), executor.Heartbeat)
+    beat = executor.Heartbeat(3, "sweep", every=0.0)
+    beat.start()
+    for _ in range(3):
+        beat.advance()
+    beat.stop()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [lines[0], lines[1]] and lines[0].startswith("sweep: 1 of 3 done")  # none once all are done

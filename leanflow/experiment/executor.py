@@ -45,11 +45,41 @@ def _in_notebook() -> bool:
     return ip is not None and type(ip).__name__ == "ZMQInteractiveShell"
 
 
-def _progress(total: int, label: str) -> Progress | None:
-    """A progress bar with ETA on a terminal or in a notebook; none in CI, in a pipe or when switched off
-    (rich loads only when it shows)."""
-    if not _SHOW or os.environ.get("CI") or not (sys.stderr.isatty() or _in_notebook()):
+HEARTBEAT_SECONDS = 30.0  # off a terminal, a long run says it is alive this often
+
+
+class Heartbeat:
+    """Off a terminal (a log file, nohup), a line on stderr every ``HEARTBEAT_SECONDS``: done of total, elapsed
+    and an estimate of what is left; the same start/advance/stop as a rich progress bar."""
+
+    def __init__(self, total: int, label: str, every: float = HEARTBEAT_SECONDS) -> None:
+        self.total, self.label, self.every, self.done = total, label, every, 0
+        self.started = self.last = time.monotonic()
+
+    def start(self) -> None:
+        self.started = self.last = time.monotonic()
+
+    def advance(self, _task: int = 0) -> None:
+        self.done += 1
+        now = time.monotonic()
+        if now - self.last >= self.every and self.done < self.total:
+            self.last = now
+            spent = now - self.started
+            left = spent / self.done * (self.total - self.done)
+            print(f"{self.label}: {self.done:,} of {self.total:,} done, {spent / 60:.1f} min so far, about "
+                  f"{left / 60:.1f} min left", file=sys.stderr, flush=True)  # fmt: skip
+
+    def stop(self) -> None:
+        """Nothing to close: the lines are already written."""
+
+
+def _progress(total: int, label: str) -> Progress | Heartbeat | None:
+    """A progress bar with ETA on a terminal or in a notebook; off a terminal a line every 30 s
+    (``Heartbeat``); nothing in CI or when switched off (rich loads only when it shows)."""
+    if not _SHOW or os.environ.get("CI"):
         return None
+    if not (sys.stderr.isatty() or _in_notebook()):
+        return Heartbeat(total, label)
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
