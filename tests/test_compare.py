@@ -213,3 +213,14 @@ def test_an_unknown_precision_metric_fails_before_anything_runs(tmp_path: Path) 
     proc = subprocess.run([sys.executable, "-m", "leanflow.cli", *args], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "unknown metric 'cycle_p58'" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_the_interval_level_is_the_users_and_says_when_it_is_joint() -> None:
+    from leanflow.metrics.verdict import ci_level
+
+    rows = []
+    for plan, values in (("a", BASE), ("b", PLAN), ("c", PLAN + 0.5)):
+        rows += [{"plan": plan, "replication": i, "m": v} for i, v in enumerate(values)]
+    summary = pd.DataFrame(rows)
+    assert ci_level(compare_plans(summary[summary.plan != "c"], ["a", "b"], ["m"])) == "90%"
+    assert ci_level(compare_plans(summary, ["a", "b", "c"], ["m"])) == "90% joint"  # each at 95%, Bonferroni

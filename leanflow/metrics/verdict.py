@@ -91,6 +91,17 @@ def _fmt(x: float, spec: str) -> str:
     return "n/a" if x != x else format(x, spec)
 
 
+def ci_level(comparison: pd.DataFrame) -> str:
+    """The intervals' level as the user asked for it: '90%', or with several plans against the baseline '90% joint'
+    (each interval is Bonferroni-adjusted so that all of them hold together at 90%; the notes say so in words)."""
+    if comparison.empty:
+        return ""
+    each = float(comparison["confidence"].iloc[0])
+    k = int(comparison["plan"].nunique())
+    family = 1.0 - (1.0 - each) * k
+    return f"{round(100 * family, 1):g}%" + (" joint" if k > 1 else "")
+
+
 def _ci(r: pd.Series, level: str) -> str:
     """The relative change's interval in words: n/a with a single replication or when it is undefined."""
     if r.n < 2:
@@ -104,7 +115,7 @@ def _headline(comparison: pd.DataFrame, plan: str, baseline: str, closed: dict[s
     if not closed.get(plan, 0) and not closed.get(baseline, 0):
         return f"{plan}: no deals closed in the window, in it or in {baseline}: nothing to compare on revenue or cycle"
     rows = comparison[comparison["plan"] == plan].set_index("metric")
-    level = f"{round(100 * rows['confidence'].iloc[0], 1):g}%"
+    level = ci_level(comparison)
     parts = []
     if "won_revenue_per_week" in rows.index:
         r = rows.loc["won_revenue_per_week"]

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
-from leanflow.metrics.verdict import Verdict
+from leanflow.metrics.verdict import Verdict, ci_level
 
 
 def plan_tables(summary: pd.DataFrame, confidence: float = 0.90) -> list[Table]:
@@ -50,7 +50,7 @@ def verdict_tables(v: Verdict) -> list[Table]:
     tables = []
     for plan in v.plans[1:]:
         rows = v.comparison[v.comparison["plan"] == plan]
-        level = f"{rows['confidence'].iloc[0]:.0%}" if len(rows) else ""
+        level = ci_level(v.comparison)
         t = Table(title=f"verdict: {plan} against {v.baseline}", title_justify="left")
         for col in ("metric", v.baseline, plan, "difference", f"{level} CI", "relative", ""):
             t.add_column(col, justify="left" if col == "metric" else "right")

@@ -26,7 +26,7 @@ from leanflow.errors import LeanflowError
 from leanflow.files import atomic_write, check_output
 from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
-from leanflow.metrics.verdict import no_deals_notes
+from leanflow.metrics.verdict import ci_level, no_deals_notes
 from leanflow.read_checks import field, read_json
 from leanflow.report.charts import ALL_CHARTS
 from leanflow.report.results import Results, load_results
@@ -126,7 +126,7 @@ def _verdict(res: Results) -> dict[str, Any] | None:
     tables = []
     for plan in res.plans[1:]:
         rows = res.comparison[res.comparison["plan"] == plan]
-        level = f"{round(100 * rows['confidence'].iloc[0], 1):g}%" if len(rows) else ""
+        level = ci_level(res.comparison)
         body = []
         for r in rows.itertuples():
             kind = metric_info(r.metric).kind
