@@ -171,7 +171,7 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
     with show_progress(progress):
         result = replicate(lambda first, k: run_scenario(sc, k, jobs, first), n, precision, max_replications)
     labels = {p: (sc, p) for p in sc.plans}
-    return Results(result, labels, extra, _verdict(result, labels))
+    return Results(result, labels, extra, verdict_of(result, labels))
 
 
 def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | Mapping[str, Any],
@@ -197,9 +197,17 @@ def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | M
         result = replicate(block, n, precision, max_replications)
     labels = {f"{names[0]}:{p}": (first, p) for p in first.plans} | {f"{names[1]}:{p}": (second, p)
                                                                       for p in second.plans}  # fmt: skip
+    pairs = same_named(names, list(first.plans), list(second.plans))
     extra = {"overrides": extra_a["overrides"], "scenario_texts": extra_a["scenario_texts"] + extra_b["scenario_texts"],
              "second_scenario": json.loads(second.model_dump_json(by_alias=True))}  # fmt: skip
-    return Results(result, labels, extra, _verdict(result, labels))
+    return Results(result, labels, extra, verdict_of(result, labels, pairs))
+
+
+def same_named(names: tuple[str, str], a: list[str], b: list[str]) -> list[tuple[str, str]] | None:
+    """The pairs of a comparison of two files: each plan of the first against the plan of the same name in the
+    second, when they share any (A:x against B:x); None, every plan against the first, when they share none."""
+    shared = [p for p in a if p in b]
+    return [(f"{names[0]}:{p}", f"{names[1]}:{p}") for p in shared] or None
 
 
 def load_results(directory: PathArg) -> Results:
@@ -254,14 +262,19 @@ def merge(a: RunResult, b: RunResult) -> RunResult:
     return RunResult(a.scenario, *frames, [*a.plans, *b.plans])
 
 
-def _verdict(result: RunResult, labels: dict[str, tuple[Scenario, str]]) -> Verdict | None:
-    """The verdict of a run with two plans or more (None for one)."""
+def verdict_of(result: RunResult, labels: dict[str, tuple[Scenario, str]],
+               pairs: list[tuple[str, str]] | None = None) -> Verdict | None:  # fmt: skip
+    """The verdict of a run with two plans or more (None for one): each of ``pairs`` (baseline, plan), or every
+    plan against the first."""
     if len(result.plans) < 2:
         return None
-    from leanflow.metrics.verdict import build_verdict
+    from leanflow.metrics.verdict import build_verdict, paired_verdict
 
-    v = build_verdict(result.summary, result.deals, result.plans, labels, seed=result.scenario.seed,
-                      weekly=result.weekly)  # fmt: skip
+    common = {"seed": result.scenario.seed, "weekly": result.weekly}
+    if pairs:
+        v = paired_verdict(result.summary, result.deals, result.plans, pairs, labels, **common)
+    else:
+        v = build_verdict(result.summary, result.deals, result.plans, labels, **common)
     return Verdict(v.comparison, v.headlines, v.why, v.notes, v)
 
 

@@ -142,7 +142,7 @@ def compare(
     report: Report = False,
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
-    from leanflow.api import check_precision, merge
+    from leanflow.api import check_precision, merge, same_named
     from leanflow.experiment.runner import run_scenario
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
@@ -169,10 +169,11 @@ def compare(
 
     result = _replicate(block, n, precision, max_replications)
     labels = {f"{names[0]}:{p}": (a, p) for p in a.plans} | {f"{names[1]}:{p}": (b, p) for p in b.plans}
+    pairs = same_named(names, list(a.plans), list(b.plans))
     extra = {"scenario_files": [str(first), str(second)], "overrides": sets,
              "scenario_texts": [first.read_text(), second.read_text()],
              "second_scenario": json.loads(b.model_dump_json(by_alias=True))}  # fmt: skip
-    _finish(result, labels, target, extra, report)
+    _finish(result, labels, target, extra, report, pairs)
 
 
 def _with_seed(overrides: list[str] | None, seed: int | None) -> list[str]:
@@ -189,18 +190,19 @@ def _replicate(run_block, n: int, precision: str | None, maximum: int):
     return replicate(run_block, n, precision, maximum, lambda line: err.print(line, markup=False, highlight=False))
 
 
-def _finish(result, labels: dict, target: Path, extra: dict, report: bool) -> None:
-    """Print per-plan tables and the verdict, warn on a short warm-up, then write the results directory."""
+def _finish(result, labels: dict, target: Path, extra: dict, report: bool, pairs=None) -> None:
+    """Print per-plan tables and the verdict (each of ``pairs`` (baseline, plan), or every plan against the first),
+    warn on a short warm-up, then write the results directory."""
+    from leanflow.api import verdict_of
     from leanflow.experiment.store import write_results, write_verdict
-    from leanflow.metrics.verdict import build_verdict, no_deals_notes
+    from leanflow.metrics.verdict import no_deals_notes
     from leanflow.metrics.warmup import warmup_check, warmup_warnings
     from leanflow.report.console import print_plan_tables, print_verdict
 
     print_plan_tables(result.summary, out)
-    verdict = None
-    if len(result.plans) > 1:
-        verdict = build_verdict(result.summary, result.deals, result.plans, labels, seed=result.scenario.seed,
-                                weekly=result.weekly)  # fmt: skip
+    verdict = verdict_of(result, labels, pairs)
+    verdict = verdict.details if verdict is not None else None
+    if verdict is not None:
         print_verdict(verdict, out)
     check = verdict.warmup if verdict is not None else warmup_check(result.weekly, labels)
     for line in [*no_deals_notes(result.summary), *warmup_warnings(check)]:

@@ -103,6 +103,21 @@ def test_compare_pairs_two_scenarios(tmp_path: Path) -> None:
     assert c.plans == ["a:resource_optimised", "a:flow_optimised", "b:resource_optimised", "b:flow_optimised"]
     same = c.summary.set_index(["plan", "replication"])["won_revenue_per_week"]
     assert same["a:resource_optimised"].tolist() == same["b:resource_optimised"].tolist()  # one seed: the same
+    pairs = c.verdict.table[["baseline", "plan"]].drop_duplicates().values.tolist()
+    assert pairs == [["a:resource_optimised", "b:resource_optimised"], ["a:flow_optimised", "b:flow_optimised"]]
+    from leanflow.metrics.verdict import ci_level
+
+    assert ci_level(c.verdict.table) == "90% joint"  # Bonferroni over the two pairs, said so
+    assert any("2 pairs, each plan against its own baseline" in n for n in c.verdict.notes)
+
+
+def test_compare_without_shared_plan_names_compares_everything_with_the_first() -> None:
+    data = yaml.safe_load(DEFAULT.read_text())
+    data.update(horizon_days=300, warmup_days=120)
+    other = {**data, "plans": {"renamed": data["plans"]["flow_optimised"]}}
+    c = lf.compare(data, other, replications=2, jobs=2, progress=False)
+    assert set(c.verdict.table["baseline"]) == {"A:resource_optimised"}
+    assert set(c.verdict.table["plan"]) == {"A:flow_optimised", "B:renamed"}
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])

@@ -177,8 +177,9 @@ def test_compare_two_files(tmp_path: Path) -> None:
     proc = leanflow("compare", str(DEFAULT), str(variant), *SHORT, "-o", str(out))
     assert proc.returncode == 0, proc.stderr
     assert "different markets" not in proc.stderr
-    assert "verdict: variant:flow_optimised against default:resource_optimised" in proc.stdout
-    assert "Bonferroni" in proc.stdout  # three plans against one baseline
+    assert "verdict: variant:flow_optimised against default:flow_optimised" in proc.stdout  # same names paired
+    assert "verdict: variant:resource_optimised against default:resource_optimised" in proc.stdout
+    assert "Bonferroni" in proc.stdout  # two pairs, held together
     comparison = pd.read_csv(out / "comparison.csv")
     same = comparison[(comparison["plan"] == "variant:resource_optimised")]
     assert (same["diff"] == 0).all()  # the same plan on the same seed: zero difference

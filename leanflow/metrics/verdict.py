@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from leanflow.metrics.compare import compare_plans, headline_metrics
+from leanflow.metrics.compare import adjusted_confidence, compare_plans, headline_metrics
 from leanflow.metrics.explain import costs, efficiency_matrix, time_split, velocity_decomposition
 from leanflow.metrics.warmup import warmup_check, warmup_warnings
 from leanflow.metrics.why import why_lines
@@ -29,10 +29,16 @@ class Verdict:
     headlines: list[str] = field(default_factory=list)
     why: list[str] = field(default_factory=list)  # one line per plan after the baseline, under its headline
     notes: list[str] = field(default_factory=list)
+    pairs: list[tuple[str, str]] = field(default_factory=list)  # (baseline, plan) compared; empty: all vs the first
 
     @property
     def baseline(self) -> str:
         return self.plans[0]
+
+    @property
+    def compared(self) -> list[tuple[str, str]]:
+        """Each (baseline, plan) the verdict compares."""
+        return self.pairs or [(self.plans[0], p) for p in self.plans[1:]]
 
 
 def build_verdict(
@@ -65,6 +71,54 @@ def build_verdict(
     verdict.why = why_lines(summary, verdict.velocity, plans)
     verdict.notes = [*no_deals_notes(summary), *_notes(verdict, closed)]
     return verdict
+
+
+def paired_verdict(
+    summary: pd.DataFrame,
+    deals: pd.DataFrame,
+    plans: list[str],
+    pairs: list[tuple[str, str]],
+    scenarios: dict[str, tuple[Scenario, str]],
+    confidence: float = 0.90,
+    seed: int = 0,
+    weekly: pd.DataFrame | None = None,
+) -> Verdict:
+    """Compare each plan with its own baseline (``pairs`` of (baseline, plan), e.g. the same plan in two scenario
+    files); the intervals are Bonferroni-adjusted over the pairs, so that all of them hold together at
+    ``confidence``."""
+    each = adjusted_confidence(confidence, len(pairs))
+    parts = []
+    for base, plan in pairs:
+        two = [base, plan]
+        parts.append(build_verdict(_only(summary, two), _only(deals, two), two, scenarios, each, seed))
+    first = lambda frames: pd.concat(frames, ignore_index=True).drop_duplicates("plan", keep="first")  # noqa: E731
+    verdict = Verdict(
+        plans=plans,
+        confidence=confidence,
+        comparison=pd.concat([v.comparison for v in parts], ignore_index=True),
+        velocity=pd.concat([v.velocity for v in parts], ignore_index=True),
+        time_split=pd.concat([v.time_split for v in parts], ignore_index=True).drop_duplicates(["plan", "stage"]),
+        efficiency=first([v.efficiency for v in parts]),
+        costs=first([v.costs for v in parts]),
+        warmup=None if weekly is None else warmup_check(weekly, scenarios),
+        headlines=[],
+        why=[w for v in parts for w in v.why],
+        pairs=list(pairs),
+    )
+    closed = closed_deals(summary)
+    verdict.headlines = [_headline(verdict.comparison, plan, base, closed) for base, plan in pairs]  # joint level
+    joint = ([f"{len(pairs)} pairs, each plan against its own baseline: intervals are Bonferroni-adjusted to "
+              f"{each:.1%} each, so that all of them hold together at {confidence:.0%}."] if len(pairs) > 1 else [])
+    said = [n for v in parts for n in v.notes]
+    verdict.notes = [*joint, *dict.fromkeys(said), *(warmup_warnings(verdict.warmup) if verdict.warmup is not None
+                                                      else [])]  # fmt: skip
+    return verdict
+
+
+def _only(table: pd.DataFrame, plans: list[str]) -> pd.DataFrame:
+    """The rows of these plans, the plan column a categorical in their order."""
+    rows = table[table["plan"].astype(str).isin(plans)]
+    return rows.assign(plan=pd.Categorical(rows["plan"].astype(str), plans))
 
 
 def closed_deals(summary: pd.DataFrame) -> dict[str, int]:

@@ -48,11 +48,11 @@ def print_plan_tables(summary: pd.DataFrame, console: Console | None = None) -> 
 def verdict_tables(v: Verdict) -> list[Table]:
     """The verdict per plan, then velocity factors, time per stage, efficiency matrix and costs."""
     tables = []
-    for plan in v.plans[1:]:
-        rows = v.comparison[v.comparison["plan"] == plan]
+    for base, plan in v.compared:
+        rows = v.comparison[(v.comparison["plan"] == plan) & (v.comparison["baseline"] == base)]
         level = ci_level(v.comparison)
-        t = Table(title=f"verdict: {plan} against {v.baseline}", title_justify="left")
-        for col in ("metric", v.baseline, plan, "difference", f"{level} CI", "relative", ""):
+        t = Table(title=f"verdict: {plan} against {base}", title_justify="left")
+        for col in ("metric", base, plan, "difference", f"{level} CI", "relative", ""):
             t.add_column(col, justify="left" if col == "metric" else "right")
         for r in rows.itertuples():
             info = metric_info(r.metric)
@@ -92,7 +92,7 @@ def velocity_table(v: Verdict) -> Table:
     """The velocity factors of each plan against the baseline, with the cycle beside them as the speed view."""
     t = Table(title="why: sales velocity = opportunities closed / week x mean won value x win rate",
               title_justify="left")  # fmt: skip
-    for col in ("plan", "factor", v.baseline, "plan value", "ratio", "share of the change"):
+    for col in ("plan", "factor", "baseline" if v.pairs else v.baseline, "plan value", "ratio", "share of the change"):
         t.add_column(col, justify="left" if col in ("plan", "factor") else "right")
     for r in v.velocity.itertuples():
         share = "-" if r.share != r.share else f"{100 * r.share:.0f}%"

@@ -124,8 +124,9 @@ def _verdict(res: Results) -> dict[str, Any] | None:
     said = read_json(path) if path.is_file() else {}
     said = {key: field(said, path, key, list) for key in ("headlines", "why", "notes") if key in said}
     tables = []
-    for plan in res.plans[1:]:
-        rows = res.comparison[res.comparison["plan"] == plan]
+    pairs = res.comparison[["baseline", "plan"]].astype(str).drop_duplicates().itertuples(index=False)
+    for base, plan in pairs:
+        rows = res.comparison[(res.comparison["plan"] == plan) & (res.comparison["baseline"] == base)]
         level = ci_level(res.comparison)
         body = []
         for r in rows.itertuples():
@@ -137,10 +138,11 @@ def _verdict(res: Results) -> dict[str, Any] | None:
                 "rel": "-" if r.rel != r.rel or kind == "rate" else f"{100 * r.rel:+.0f}%",
                 "significant": bool(r.significant),
             })  # fmt: skip
-        tables.append({"plan": plan, "level": level, "rows": body})
+        tables.append({"plan": plan, "baseline": base, "level": level, "rows": body})
     headlines = list(zip_longest(said.get("headlines", []), said.get("why", []), fillvalue=""))
-    return {"baseline": res.plans[0], "headlines": headlines, "notes": said.get("notes", []), "tables": tables,
-            "velocity": _velocity(res)}  # fmt: skip
+    bases = res.comparison["baseline"].astype(str).unique()
+    return {"baseline": bases[0] if len(bases) == 1 else "baseline", "headlines": headlines,
+            "notes": said.get("notes", []), "tables": tables, "velocity": _velocity(res)}  # fmt: skip
 
 
 def _velocity(res: Results) -> list[dict[str, str]]:
