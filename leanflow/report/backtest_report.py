@@ -45,7 +45,7 @@ def _ape(x: float, actual: float) -> float:
 def chart(result: BacktestResult | RollingResult) -> Figure:
     """Actual against the forecast's P10..P90 (P50 marked) and the baseline: by date for one window, by
     window (each window's total over its horizon) for a rolling back-test."""
-    fig = Figure(figsize=(9.0, 6.4))
+    fig = Figure(figsize=(9.0, 6.8), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     if isinstance(result, RollingResult):
         _by_window(axes, result)
@@ -59,7 +59,8 @@ def chart(result: BacktestResult | RollingResult) -> Figure:
     for ax, m in zip(axes, METRICS, strict=True):
         ax.set_ylabel(LABELS[m])
         ax.grid(alpha=0.3)
-    axes[0].legend(frameon=False, fontsize=8, loc="upper left")
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, fontsize=8, loc="outside lower center", ncols=len(labels))  # no bar hid
     fig.autofmt_xdate()
     return fig
 
@@ -85,6 +86,7 @@ def _by_date(axes, w: BacktestResult) -> None:
         ax.plot(x, q[1], color=FORECAST, label="forecast P50")
         ax.plot(x, w.actual_path[k], color=ACTUAL, label="actual")
         ax.plot(x[-1:], [getattr(w.baseline, m)], "x", color=BASELINE, markersize=9, label="naive baseline")
+    axes[1].set_xlabel(f"date (cumulative from {w.as_of})")
 
 
 def console_table(result: BacktestResult | RollingResult) -> Table:

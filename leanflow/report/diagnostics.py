@@ -40,7 +40,7 @@ def arrivals_chart(cal: Calibration, _rep: Reproduction) -> Figure:
     a = cal.arrivals
     fig = _figure()
     ax = fig.add_subplot()
-    weeks = a.weekly[a.weekly.index < a.end]
+    weeks = a.weekly[a.weekly.index + pd.Timedelta(days=7) <= a.end]  # whole weeks: a partial last one is no dip
     ax.bar(weeks.index, weeks.to_numpy(), width=6, color=DATA, alpha=0.55, label="created per week (data)")
     days = pd.date_range(a.start, a.end - pd.Timedelta(days=1), freq="D")
     ax.plot(days, [a.rate_on(d) for d in days], color=MODEL, lw=2, label="fitted Poisson rate")
@@ -48,6 +48,7 @@ def arrivals_chart(cal: Calibration, _rep: Reproduction) -> Figure:
         ax.axvspan(weeks.index.min(), a.start, color="#BBBBBB", alpha=0.35,
                    label="before the first close: incomplete (not fitted)")  # fmt: skip
     ax.set_ylabel("opportunities / week")
+    ax.set_xlabel("week the opportunities were created (whole weeks)")
     ax.legend(loc="upper left", fontsize=9)
     return fig
 
@@ -122,7 +123,7 @@ def win_rate_chart(cal: Calibration, _rep: Reproduction) -> Figure:
     if len(won) and won.index.min() < cal.obs.start:
         ax.axvspan(won.index.min() - pd.Timedelta(days=15), cal.obs.start, color="#BBBBBB", alpha=0.35,
                    label="before the first close: only the slow closers are left")  # fmt: skip
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)  # a month at 100% stays whole
     ax.set_xlabel("month the opportunity was created")
     ax.set_ylabel("win rate")
     ax.legend(fontsize=9)
@@ -138,6 +139,7 @@ def owners_chart(cal: Calibration, _rep: Reproduction) -> Figure:
     ax.axhline(c.headcount, color=MODEL, ls="--", lw=1.5, label=f"as_is headcount: {c.headcount}")
     ax.set_ylim(0, max(c.weekly.max() if len(c.weekly) else 1, c.headcount) * 1.15)
     ax.set_ylabel("owners")
+    ax.set_xlabel("week")
     ax.legend(fontsize=9, loc="lower right")
     return fig
 
@@ -145,9 +147,9 @@ def owners_chart(cal: Calibration, _rep: Reproduction) -> Figure:
 CHARTS: dict[str, tuple[Callable[[Calibration, Reproduction], Figure], str]] = {
     "arrivals": (arrivals_chart, "Bars: opportunities created per week in the export; line: the fitted rate. "
                  "Weeks before the first close are shaded: deals of those weeks that closed before it are missing."),
-    "cycle": (cycle_chart, "Solid: the export (open deals censored, early deals entering late); dashed: the "
-              "calibrated scenario simulated; dotted: what the fitted stage times imply. The gap between 1 and the "
-              "two curves' end is the no-decision share."),
+    "cycle": (cycle_chart, "Solid: the export (open deals censored; the cohorts the estimates rest on, as the "
+              "summary says); dashed: the calibrated scenario simulated; dotted: what the fitted stage times imply. "
+              "The gap between 1 and the two curves' end is the no-decision share."),
     "values": (value_chart, "Won amounts per segment: the data's empirical CDF against the fitted distribution."),
     "win_rate": (win_rate_chart, "Recent months lean low: their quick closes are more often losses, their "
                  "slow wins are still open."),
