@@ -80,10 +80,22 @@ def init(
     target = directory / f"{name}.yaml"
     if target.exists():
         raise LeanflowError(f"{target} exists already; not overwriting it")
+    from leanflow.files import atomic_write
+    from leanflow.scenario.jsonschema import FILENAME, scenario_json_schema
+
     directory.mkdir(parents=True, exist_ok=True)
     text = source.read_text().replace("../schema/", "")
-    target.write_text(text)
-    out.print(f"wrote {target}; edit it, then: leanflow run {target}", markup=False, highlight=False)
+    atomic_write(target, lambda p: p.write_text(text))
+    schema = directory / FILENAME  # the copy's yaml-language-server line points here: editors then check it
+    wanted = json.dumps(scenario_json_schema(), sort_keys=True, indent=2) + "\n"
+    note = f" and {schema} (for editors)"
+    if not schema.exists():
+        atomic_write(schema, lambda p: p.write_text(wanted, encoding="utf-8"))
+    elif schema.read_text(encoding="utf-8", errors="replace") != wanted:
+        note = f"; {schema} is there already and differs: left as it is (leanflow schema -o DIR writes a fresh one)"
+    else:
+        note = ""
+    out.print(f"wrote {target}{note}; edit it, then: leanflow run {target}", markup=False, highlight=False)
 
 
 Replications = Annotated[int | None, typer.Option("-n", "--replications", min=1, help="Replications.")]

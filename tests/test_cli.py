@@ -115,6 +115,8 @@ def test_init_copies_a_valid_scenario(tmp_path: Path) -> None:
     proc = leanflow("init", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert leanflow("validate", str(tmp_path / "default.yaml")).returncode == 0
+    assert "$schema=scenario.schema.json" in (tmp_path / "default.yaml").read_text()
+    assert json.loads((tmp_path / "scenario.schema.json").read_text())["title"]  # the file the copy points to
     assert leanflow("init", str(tmp_path)).returncode == 2  # never overwrites
 
 
