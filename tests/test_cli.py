@@ -92,8 +92,11 @@ def test_validate_broken_copies_print_located_errors(tmp_path: Path) -> None:
 
 def test_validate_shipped_scenarios_ok() -> None:
     files = sorted(str(p) for p in (ROOT / "scenarios").rglob("*.yaml") if "mappings" not in p.parts)
-    proc = leanflow("validate", *files)
+    studies = sorted(str(p) for p in (ROOT / "experiments").glob("*.yaml"))  # sweeps and optimisation studies
+    proc = leanflow("validate", *files, *studies)
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    shipped = "".join(p.read_text() for p in (ROOT / "scenarios").glob("*.yaml"))
+    assert "../shared" not in shipped and "domain.md" not in shipped  # sources cited directly, not our notes
 
 
 @pytest.mark.parametrize(
