@@ -12,7 +12,8 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_API = ("Results", "Verdict", "compare", "load_results", "load_scenario", "run")
+_API = ("Results", "SweepResults", "Verdict", "compare", "load_results", "load_scenario", "load_sweep_results", "run",
+        "sweep")
 __all__ = ["__version__", *_API]
 
 

@@ -232,6 +232,58 @@ def load_results(directory: PathArg) -> Results:
     return Results(run_result, labels, extra, verdict, res.directory)
 
 
+@dataclass(frozen=True)
+class SweepResults:
+    """A sweep's results directory, read: ``results`` (tidy: point, factors, plan, replication, outputs),
+    ``design`` (one row per point) and ``summary`` (mean, sd and 90% CI half-width per point x plan x output)."""
+
+    directory: Path
+    design: pd.DataFrame
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    points: int
+    resumed: int  # points already done before this call (a resumed sweep); 0 when read with load_sweep_results
+
+    def analyze(self) -> list[str]:
+        """What ``leanflow analyze`` prints: the sensitivity ranking and main effects (figures written beside)."""
+        from leanflow.report.sweep_analysis import analyze
+
+        return list(analyze(self.directory))
+
+
+def sweep(path: PathArg, output: PathArg, jobs: int | None = None, scheduler: str | None = None,
+          force: bool = False, progress: bool = True) -> SweepResults:  # fmt: skip
+    """Run (or resume) the sweep file ``path`` into the directory ``output``, on ``jobs`` processes (default: all
+    cores) or the Dask cluster at ``scheduler``; finished points are kept, so calling it again resumes."""
+    from leanflow.experiment.executor import show_progress
+    from leanflow.experiment.sweep import run_sweep
+    from leanflow.files import check_output
+    from leanflow.scenario.sweep_loader import load_sweep
+
+    loaded = load_sweep(path)
+    target = check_output(Path(output))
+    with show_progress(progress):
+        outcome = run_sweep(loaded, target, jobs, scheduler, force, ["leanflow.api.sweep", str(path)])
+    read = load_sweep_results(target)
+    return SweepResults(read.directory, read.design, read.results, read.summary, outcome.points, outcome.resumed)
+
+
+def load_sweep_results(directory: PathArg) -> SweepResults:
+    """A sweep results directory written by ``leanflow sweep`` or ``sweep``, every file checked.
+
+    Raises:
+        ResultsError: naming the first file that is missing, damaged or not what leanflow writes.
+    """
+    from leanflow.read_checks import read_table
+    from leanflow.report.sweep_data import load_sweep_data
+
+    data = load_sweep_data(directory)
+    summary_path = data.directory / "summary.csv"
+    summary = read_table(summary_path, {"point": "number", "plan": "text"}) if summary_path.is_file() else None
+    return SweepResults(data.directory, data.design, data.results,
+                        summary if summary is not None else pd.DataFrame(), len(data.design), 0)  # fmt: skip
+
+
 def replicate(run_block: Callable[[int, int], RunResult], n: int, precision: str | None,
               maximum: int = MAX_REPLICATIONS, say: Callable[[str], None] | None = None) -> RunResult:  # fmt: skip
     """Run ``n`` replications, or with ``precision`` keep adding blocks of ``n`` until the target is met."""

@@ -162,3 +162,20 @@ def test_off_a_terminal_a_long_run_says_it_is_alive(monkeypatch: pytest.MonkeyPa
     beat.stop()
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == [lines[0], lines[1]] and lines[0].startswith("sweep: 1 of 3 done")  # none once all are done
+
+
+def test_sweep_runs_resumes_and_reads_back(tmp_path: Path) -> None:
+    from test_sweep import SWEEP
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP)
+    s = lf.sweep(path, tmp_path / "out", jobs=2, progress=False)
+    assert s.points == 6 and s.resumed == 0 and len(s.design) == 6
+    assert {"point", "plan", "replication", "won_per_week"} <= set(s.results.columns)
+    assert len(s.results) == 6 * 2 and not s.summary.empty
+    again = lf.sweep(path, tmp_path / "out", jobs=1, progress=False)  # every point done: nothing runs
+    assert again.resumed == 6
+    pd.testing.assert_frame_equal(again.results, s.results)
+    back = lf.load_sweep_results(tmp_path / "out")
+    pd.testing.assert_frame_equal(back.results, s.results)
+    assert any("won_per_week" in line for line in back.analyze())
