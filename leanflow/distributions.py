@@ -12,14 +12,59 @@ parameter in the attribute ``mean_``; the scenario key (alias) is ``mean``.
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+MAX_VALUE = 1e9  # any parameter: a billion covers the largest deal value; hours, days and fit are far below
+MAX_DIST_CV = 20.0  # cv: a spread beyond twenty times the mean is no longer an estimate of anything
+MAX_SIGMA = 5.0  # lognormal sigma of the log: already puts the 99th percentile 10^5 times the median
+MIN_SHAPE = 0.1  # weibull shape: below it the mean, scale * Gamma(1 + 1/shape), overflows to absurdity
+MAX_SHAPE = 100.0  # weibull shape: beyond it the distribution is a constant in all but name
+MIN_BETA = 0.01  # beta a, b: below it every draw is 0 or 1 to machine precision
+MAX_BETA = 10_000.0  # beta a, b: beyond it the fit is a constant in all but name
+MAX_PHASES = 1000  # erlang k: beyond it the sum of phases is a constant in all but name
+MAX_EMPIRICAL_VALUES = 10_000  # empirical values: calibrate keeps a few hundred quantiles; more is a data dump
+
+
+def _no_bool(value: Any) -> Any:
+    """Refuse a boolean where a number belongs (pydantic would read true as 1)."""
+    if isinstance(value, bool | np.bool_):
+        raise PydanticCustomError("number_not_bool", "expected a number, got a boolean")
+    return value
+
+
+def _only_bool(value: Any) -> Any:
+    """Refuse anything but true or false where a flag belongs (pydantic would read 1 or 'yes' as true)."""
+    if not isinstance(value, bool | np.bool_):
+        raise PydanticCustomError("bool_not_other", "expected true or false")
+    return bool(value)
+
+
+NOT_BOOL = BeforeValidator(_no_bool)
+Flag = Annotated[bool, BeforeValidator(_only_bool)]
+
+
+def number(**bounds: float) -> Any:
+    """A finite float, not a boolean, within pydantic ``bounds`` (ge, gt, le, lt: shown in the JSON Schema)."""
+    return Annotated[float, Field(allow_inf_nan=False, **bounds), NOT_BOOL]
+
+
+def integer(**bounds: int) -> Any:
+    """A whole number, not a boolean, within pydantic ``bounds`` (ge, gt, le, lt: shown in the JSON Schema)."""
+    return Annotated[int, Field(**bounds), NOT_BOOL]
+
+
+FiniteFloat = number(ge=-MAX_VALUE, le=MAX_VALUE)
+NonNegativeFloat = number(ge=0, le=MAX_VALUE)
+PositiveFloat = number(gt=0, le=MAX_VALUE)
+Spread = number(gt=0, le=MAX_DIST_CV)
+Sigma = number(gt=0, le=MAX_SIGMA)
+Shape = number(ge=MIN_SHAPE, le=MAX_SHAPE)
+BetaParameter = number(ge=MIN_BETA, le=MAX_BETA)
+Phases = integer(ge=1, le=MAX_PHASES)
 
 
 class _Spec(BaseModel):
@@ -136,9 +181,9 @@ class LogNormal(_Spec):
 
     dist: Literal["lognormal"] = "lognormal"
     mean_: PositiveFloat | None = Field(default=None, alias="mean")
-    cv: PositiveFloat | None = None
+    cv: Spread | None = None
     median: PositiveFloat | None = None
-    sigma: PositiveFloat | None = None
+    sigma: Sigma | None = None
 
     @model_validator(mode="after")
     def _check_parametrisation(self) -> LogNormal:
@@ -178,7 +223,7 @@ class Gamma(_Spec):
 
     dist: Literal["gamma"] = "gamma"
     mean_: PositiveFloat = Field(alias="mean")
-    cv: PositiveFloat
+    cv: Spread
 
     def mean(self) -> float:
         return self.mean_
@@ -192,7 +237,7 @@ class Erlang(_Spec):
     """Erlang distribution: sum of k exponential phases with total mean ``mean``."""
 
     dist: Literal["erlang"] = "erlang"
-    k: int = Field(ge=1)
+    k: Phases
     mean_: PositiveFloat = Field(alias="mean")
 
     def mean(self) -> float:
@@ -206,7 +251,7 @@ class Weibull(_Spec):
     """Weibull distribution with the given shape and scale."""
 
     dist: Literal["weibull"] = "weibull"
-    shape: PositiveFloat
+    shape: Shape
     scale: PositiveFloat
 
     def mean(self) -> float:
@@ -220,8 +265,8 @@ class Beta(_Spec):
     """Beta(a, b) distribution on [0, 1]."""
 
     dist: Literal["beta"] = "beta"
-    a: PositiveFloat
-    b: PositiveFloat
+    a: BetaParameter
+    b: BetaParameter
 
     def mean(self) -> float:
         return self.a / (self.a + self.b)
@@ -234,7 +279,7 @@ class Empirical(_Spec):
     """Uniform resampling, with replacement, of observed values."""
 
     dist: Literal["empirical"] = "empirical"
-    values: tuple[NonNegativeFloat, ...] = Field(min_length=1)
+    values: tuple[NonNegativeFloat, ...] = Field(min_length=1, max_length=MAX_EMPIRICAL_VALUES)
 
     def mean(self) -> float:
         return math.fsum(self.values) / len(self.values)

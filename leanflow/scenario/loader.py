@@ -19,6 +19,7 @@ from pydantic_core import ErrorDetails
 
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.scenario.overrides import SOURCE, Overridden, override
+from leanflow.scenario.paths import shorten
 from leanflow.scenario.references import check_references, did_you_mean
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.yaml_source import LineMap, Path, format_path, line_for, read_text, read_yaml_text_lenient
@@ -130,15 +131,20 @@ def _message(error: ErrorDetails, path: Path, data: Any, root: type[BaseModel]) 
     """A user-facing message for one pydantic error."""
     kind, ctx, value = error["type"], error.get("ctx", {}), error["input"]
     if kind == "extra_forbidden":
-        return f"unknown key '{path[-1]}'{did_you_mean(str(path[-1]), _allowed_keys(path[:-1], data, root))}"
+        hint = did_you_mean(str(path[-1]), _allowed_keys(path[:-1], data, root))
+        return f"unknown key '{shorten(str(path[-1]))}'{hint}"
     if kind == "union_tag_invalid":
         field, tag, tags = ctx["discriminator"].strip("'"), str(ctx["tag"]), _quoted(ctx["expected_tags"])
-        return f"unknown {field} '{tag}'{did_you_mean(tag, tags)}; expected one of: {', '.join(tags)}"
+        return f"unknown {field} '{shorten(tag)}'{did_you_mean(tag, tags)}; expected one of: {', '.join(tags)}"
     if kind == "union_tag_not_found":
         tags = _union_tags(_type_at(path, data, root))
         return f"missing required key {ctx['discriminator']} (one of: {', '.join(tags)})"
     if kind in MAPPING_TYPES:
         return f"expected a mapping, got {_describe(value)}"
+    if kind == "number_not_bool":
+        return f"{error['msg']} ({_describe(value)})"
+    if kind == "bool_not_other":
+        return f"{error['msg']}, got {_describe(value)}"
     message = error["msg"].removeprefix("Value error, ")
     if "[key]" in error["loc"]:
         message = f"invalid key: {message}"
@@ -161,7 +167,7 @@ def _describe(value: Any) -> str:
         return str(value).lower()
     if isinstance(value, dict | list):
         return "a mapping" if isinstance(value, dict) else "a list"
-    return repr(value)
+    return shorten(repr(value))
 
 
 # ---------------------------------------------------------------- walking the schema

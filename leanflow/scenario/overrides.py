@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from leanflow.errors import LocatedError, ScenarioError
-from leanflow.scenario.paths import Path, PathError, set_path
-from leanflow.scenario.yaml_source import parse_value
+from leanflow.scenario.paths import Path, PathError, set_path, shorten
+from leanflow.scenario.yaml_source import MAX_FILE_BYTES, parse_value
 
 SOURCE = "--set"
 
@@ -72,17 +72,19 @@ def parse_override(text: str, position: int) -> tuple[list[str], Any]:
     path_text, sep, value_text = text.partition("=")
     path_text = path_text.strip()
     if not sep:
-        raise PathError(f"expected path=value, got '{text}'")
+        raise PathError(f"expected path=value, got '{shorten(text)}'")
     segments = re.sub(r"\[([0-9]+)\]", r".\1", path_text).split(".")
     if not path_text or "" in segments:
-        raise PathError(f"empty key in path '{path_text}'" if path_text else "empty path before '='")
+        raise PathError(f"empty key in path '{shorten(path_text)}'" if path_text else "empty path before '='")
+    if len(value_text) > MAX_FILE_BYTES:
+        raise PathError(f"value too long: more than {MAX_FILE_BYTES:,d} characters")
     try:
         return segments, parse_value(value_text)
     except ScenarioError as exc:
-        message = f"invalid value '{value_text.strip()}': {exc.errors[0].message}"
-        raise ScenarioError([LocatedError(SOURCE, position, path_text, message)]) from None
+        message = f"invalid value '{shorten(value_text.strip())}': {exc.errors[0].message}"
+        raise ScenarioError([LocatedError(SOURCE, position, shorten(path_text), message)]) from None
 
 
 def _path_part(text: str) -> str:
     """The path half of an override, for error messages."""
-    return text.partition("=")[0].strip()
+    return shorten(text.partition("=")[0].strip())

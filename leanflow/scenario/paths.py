@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 Path = tuple[str | int, ...]
+MAX_SHOWN_CHARS = 80  # a key or value quoted in an error message; a longer one is elided (consoles choke on huge lines)
 
 
 class PathError(ValueError):
@@ -17,11 +18,16 @@ class PathError(ValueError):
 
 
 def format_path(path: Path) -> str:
-    """Dotted form of a key path, list indexes as ``[i]``: ``process.stages[2].name``."""
+    """Dotted form of a key path, list indexes as ``[i]``: ``process.stages[2].name`` (long keys elided)."""
     out = ""
     for item in path:
-        out += f"[{item}]" if isinstance(item, int) else f".{item}" if out else str(item)
+        out += f"[{item}]" if isinstance(item, int) else f".{shorten(item)}" if out else shorten(str(item))
     return out
+
+
+def shorten(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """``text``, or its start and its length when it is longer than ``limit``."""
+    return text if len(text) <= limit else f"{text[: limit - 30]}... ({len(text):,} characters)"
 
 
 def set_path(data: Any, path: Sequence[str | int], value: Any) -> Path:

@@ -16,13 +16,17 @@ from dataclasses import dataclass
 from os import PathLike
 from typing import Any
 
+from leanflow.distributions import MAX_VALUE
 from leanflow.errors import LocatedError, ScenarioError
+from leanflow.scenario.paths import shorten
 from leanflow.scenario.references import did_you_mean
-from leanflow.scenario.schema import InitialPipeline, Scenario
+from leanflow.scenario.schema import MAX_HORIZON_DAYS, MAX_LABEL_CHARS, InitialPipeline, Scenario
 
 REQUIRED = ("id", "stage", "age_days", "value")
 OPTIONAL = ("owner", "segment", "days_in_stage")
 MAX_ERRORS = 50  # a wholly wrong file says enough after this many
+MAX_PIPELINE_BYTES = 20 * 1024 * 1024  # an open-deals CSV: some 400,000 deals, far more than any team has open
+MAX_AGE_DAYS = MAX_HORIZON_DAYS  # age_days, days_in_stage: the longest horizon (an older deal is a data error)
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ def read_pipeline(path: str | PathLike[str], scenario: Scenario) -> OpenDeals:
     from leanflow.scenario.yaml_source import read_text  # the YAML reader's file checks, loaded only here
 
     name = str(path)
-    text = read_text(path)
+    text = read_text(path, MAX_PIPELINE_BYTES)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None:
         raise ScenarioError([LocatedError(name, 1, "", f"empty file: expected a header with {', '.join(REQUIRED)}")])
@@ -96,18 +100,22 @@ def _parse(rows: Iterable[tuple[int, Mapping[str, Any]]], sc: Scenario, source: 
         deal_id = _text(row.get("id"))
         if not deal_id:
             bad("id", "missing id")
+        elif len(deal_id) > MAX_LABEL_CHARS:
+            bad("id", f"id '{shorten(deal_id)}' is longer than {MAX_LABEL_CHARS} characters")
         elif deal_id in seen:
             bad("id", f"duplicate id '{deal_id}' (first at line {seen[deal_id]})")
         else:
             seen[deal_id] = line
         stage = _name(row.get("stage"), stages, "stage", bad)
-        age = _number(row.get("age_days"), "age_days", bad, required=True)
-        value = _number(row.get("value"), "value", bad, required=True)
-        in_stage = _number(row.get("days_in_stage"), "days_in_stage", bad, required=False)
+        age = _number(row.get("age_days"), "age_days", bad, required=True, limit=MAX_AGE_DAYS)
+        value = _number(row.get("value"), "value", bad, required=True, limit=MAX_VALUE)
+        in_stage = _number(row.get("days_in_stage"), "days_in_stage", bad, required=False, limit=MAX_AGE_DAYS)
         if in_stage == in_stage and age == age and in_stage > age:
             bad("days_in_stage", f"{in_stage:g} days in the stage is more than its age_days ({age:g})")
         segment = _name(row.get("segment"), segments, "segment", bad) if _text(row.get("segment")) else -1
         owner = _text(row.get("owner"))
+        if len(owner) > MAX_LABEL_CHARS:
+            bad("owner", f"owner '{shorten(owner)}' is longer than {MAX_LABEL_CHARS} characters")
         out["ids"].append(deal_id)
         out["stage"].append(stage)
         out["age"].append(age)
@@ -137,12 +145,13 @@ def _name(value: Any, choices: list[str], column: str, bad) -> int:
     if not text:
         bad(column, f"missing {column}")
     else:
-        bad(column, f"unknown {column} '{text}'{did_you_mean(text, choices)}; expected one of: {', '.join(choices)}")
+        hint = did_you_mean(text, choices)
+        bad(column, f"unknown {column} '{shorten(text)}'{hint}; expected one of: {', '.join(choices)}")
     return -1
 
 
-def _number(value: Any, column: str, bad, required: bool) -> float:
-    """A finite, non-negative number (nan when empty and optional, or after reporting a bad one)."""
+def _number(value: Any, column: str, bad, required: bool, limit: float) -> float:
+    """A number in [0, limit] (nan when empty and optional, or after reporting a bad one)."""
     text = _text(value)
     if not text:
         if required:
@@ -151,9 +160,12 @@ def _number(value: Any, column: str, bad, required: bool) -> float:
     try:
         x = float(text)
     except ValueError:
-        bad(column, f"not a number: '{text}'")
+        bad(column, f"not a number: '{shorten(text)}'")
         return math.nan
     if not math.isfinite(x) or x < 0:
-        bad(column, f"must be a finite number >= 0, got {text}")
+        bad(column, f"must be a finite number >= 0, got {shorten(text)}")
+        return math.nan
+    if x > limit:
+        bad(column, f"must be at most {limit:,g}, got {shorten(text)}")
         return math.nan
     return x

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
-from leanflow.scenario.schema import Scenario
+from leanflow.scenario.schema import MAX_LEADS_PER_REPLICATION, Scenario
 
 Path = tuple[str | int, ...]
 FIT_UPPER = {"constant": "value", "uniform": "high", "triangular": "high"}
@@ -29,6 +29,17 @@ def check_references(sc: Scenario) -> list[tuple[Path, str]]:
 def _run_settings(sc: Scenario) -> Iterator[tuple[Path, str]]:
     if sc.warmup_days >= sc.horizon_days:
         yield ("warmup_days",), f"must be less than horizon_days ({sc.horizon_days:g})"
+    leads = _peak_per_week(sc) * sc.horizon_days / 7.0
+    if leads > MAX_LEADS_PER_REPLICATION:
+        yield ("horizon_days",), (
+            f"the poisson sources can make {leads:,.0f} leads in one replication (peak per_week x horizon_days / 7), "
+            f"more than {MAX_LEADS_PER_REPLICATION:,d}: shorten the horizon or lower the rates"
+        )
+
+
+def _peak_per_week(sc: Scenario) -> float:
+    """The highest weekly lead rate of all poisson sources together."""
+    return sum(src.peak_per_week() for src in sc.market.sources.values() if src.kind == "poisson")
 
 
 def _market(sc: Scenario) -> Iterator[tuple[Path, str]]:

@@ -9,9 +9,10 @@ constructor; mapping keys are always strings. Anchors, aliases and merge keys
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 from os import PathLike
-from pathlib import Path as FilePath
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -21,7 +22,7 @@ from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 
 from leanflow.errors import LocatedError, ScenarioError
-from leanflow.scenario.paths import Path, format_path  # format_path: also used from here by the loaders
+from leanflow.scenario.paths import Path, format_path, shorten  # format_path: also used from here by the loaders
 
 LineMap = dict[Path, int]
 
@@ -31,6 +32,7 @@ TIMESTAMP_TAG = CORE + "timestamp"
 SCALAR_TAGS = frozenset(CORE + t for t in ("null", "bool", "int", "float", "str"))
 COLLECTION_TAGS = {MappingNode: CORE + "map", SequenceNode: CORE + "seq"}
 MAX_NODES = 1_000_000  # bounds alias expansion ("billion laughs")
+MAX_FILE_BYTES = 1024 * 1024  # shipped files are under 10 kB, calibrated ones tens of kB; YAML parses at ~20 s/MB
 
 
 def line_for(linemap: LineMap, path: Path) -> int:
@@ -41,15 +43,33 @@ def line_for(linemap: LineMap, path: Path) -> int:
     return 1
 
 
-def read_text(path: str | PathLike[str]) -> str:
-    """The UTF-8 text of a file; a missing or unreadable file is a ScenarioError."""
+def read_text(path: str | PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> str:
+    """The UTF-8 text of a regular file of at most ``max_bytes``; anything else is a ScenarioError.
+
+    A device, pipe or directory is refused before it is opened (``/dev/zero`` never ends, a pipe blocks),
+    and a file is read no further than the limit, even if it grows while it is read."""
     name = str(path)
+
+    def refuse(message: str) -> ScenarioError:
+        return ScenarioError([LocatedError(name, 1, "", message)])
+
+    too_large = f"file too large: more than {max_bytes / 1024 / 1024:g} MB"
     try:
-        raw = FilePath(path).read_bytes()
+        info = os.stat(path)
+        if stat.S_ISDIR(info.st_mode):
+            raise refuse("cannot read file: it is a directory")
+        if not stat.S_ISREG(info.st_mode):
+            raise refuse("cannot read file: not a regular file (a device, pipe or socket)")
+        if info.st_size > max_bytes:
+            raise refuse(too_large)
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
     except FileNotFoundError:
-        raise ScenarioError([LocatedError(name, 1, "", "file not found")]) from None
+        raise refuse("file not found") from None
     except OSError as exc:
-        raise ScenarioError([LocatedError(name, 1, "", f"cannot read file: {exc.strerror}")]) from None
+        raise refuse(f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise refuse(too_large)
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -163,7 +183,7 @@ class _Builder:
             self.error(node, path, "an alias refers to a value that contains it")
             return None
         if node.tag != COLLECTION_TAGS[type(node)]:
-            self.error(node, path, f"unsupported tag '{node.tag}'")
+            self.error(node, path, f"unsupported tag '{shorten(node.tag)}'")
         self.active.add(id(node))
         try:
             return self.mapping(node, path) if isinstance(node, MappingNode) else self.sequence(node, path)
@@ -175,12 +195,12 @@ class _Builder:
         if node.tag == TIMESTAMP_TAG:
             return node.value
         if node.tag not in SCALAR_TAGS:
-            self.error(node, path, f"unsupported tag '{node.tag}'")
+            self.error(node, path, f"unsupported tag '{shorten(node.tag)}'")
             return node.value
         try:
             return self.constructor.yaml_constructors[node.tag](self.constructor, node)
         except (ValueError, KeyError):
-            self.error(node, path, f"cannot read '{node.value}' as {node.tag.removeprefix(CORE)}")
+            self.error(node, path, f"cannot read '{shorten(node.value)}' as {node.tag.removeprefix(CORE)}")
             return node.value
 
     def sequence(self, node: SequenceNode, path: Path) -> list[Any]:
@@ -216,7 +236,8 @@ class _Builder:
             return None
         line = node.start_mark.line + 1
         if node.value in seen:
-            self.error(node, (*path, node.value), f"duplicate key '{node.value}' (first at line {seen[node.value]})")
+            first = seen[node.value]
+            self.error(node, (*path, node.value), f"duplicate key '{shorten(node.value)}' (first at line {first})")
             return None
         seen[node.value] = line
         return node.value
