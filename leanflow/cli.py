@@ -115,6 +115,8 @@ Precision = Annotated[
 ]
 MaxReplications = Annotated[int, typer.Option("--max-replications", min=1, help="Upper limit for --precision.")]
 Report = Annotated[bool, typer.Option("--report", help="Also write the self-contained HTML report.")]
+AllowUnstable = Annotated[bool, typer.Option("--allow-unstable", help="Run on when a role is overloaded (open deals "
+                                             "grow without bound), up to a memory bound.")]  # fmt: skip
 
 
 @app.command()
@@ -128,6 +130,7 @@ def run(
     precision: Precision = None,
     max_replications: MaxReplications = 200,
     report: Report = False,
+    allow_unstable: AllowUnstable = False,
 ) -> None:
     """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
     from leanflow.api import check_precision
@@ -135,7 +138,7 @@ def run(
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
-    sets = _with_seed(overrides, seed)
+    sets = _with_seed(overrides, seed, allow_unstable)
     scenario = load_scenario(file, sets)
     check_precision(precision, scenario)
     target = check_output(output or Path("results") / file.stem)
@@ -159,6 +162,7 @@ def compare(
     precision: Precision = None,
     max_replications: MaxReplications = 200,
     report: Report = False,
+    allow_unstable: AllowUnstable = False,
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
     from leanflow.api import check_precision, merge, same_named
@@ -166,7 +170,7 @@ def compare(
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
-    sets = _with_seed(overrides, seed)
+    sets = _with_seed(overrides, seed, allow_unstable)
     a = load_scenario(first, sets)
     b = load_scenario(second, [*sets, f"seed={a.seed}"])
     check_precision(precision, a, b)
@@ -195,10 +199,13 @@ def compare(
     _finish(result, labels, target, extra, report, pairs)
 
 
-def _with_seed(overrides: list[str] | None, seed: int | None) -> list[str]:
+def _with_seed(overrides: list[str] | None, seed: int | None, allow_unstable: bool = False) -> list[str]:
+    """The --set overrides, with --seed and --allow-unstable as overrides of their own."""
     sets = list(overrides or [])
     if seed is not None:
         sets.append(f"seed={seed}")
+    if allow_unstable:
+        sets.append("allow_unstable=true")
     return sets
 
 
@@ -214,15 +221,17 @@ def _finish(result, labels: dict, target: Path, extra: dict, report: bool, pairs
     warn on a short warm-up, then write the results directory."""
     from leanflow.api import verdict_of
     from leanflow.experiment.store import write_results, write_verdict
+    from leanflow.metrics.catalog import currency
     from leanflow.metrics.verdict import no_deals_notes
     from leanflow.metrics.warmup import warmup_check, warmup_warnings
     from leanflow.report.console import print_plan_tables, print_verdict
 
-    print_plan_tables(result.summary, out)
-    verdict = verdict_of(result, labels, pairs)
-    verdict = verdict.details if verdict is not None else None
-    if verdict is not None:
-        print_verdict(verdict, out)
+    with currency(result.scenario.currency):
+        print_plan_tables(result.summary, out)
+        verdict = verdict_of(result, labels, pairs)
+        verdict = verdict.details if verdict is not None else None
+        if verdict is not None:
+            print_verdict(verdict, out)
     check = verdict.warmup if verdict is not None else warmup_check(result.weekly, labels)
     for line in [*no_deals_notes(result.summary), *warmup_warnings(check)]:
         err.print(f"warning: {line}", markup=False, highlight=False)

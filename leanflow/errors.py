@@ -35,6 +35,12 @@ class ScenarioError(LeanflowError):
         super().__init__("\n".join(str(e) for e in errors))
 
 
+class UnstableRun(LeanflowError):
+    """A run whose open deals grow without bound: more work arrives than a role can do (bad input, exit 2)."""
+
+    exit_code = 2
+
+
 class SimulationError(LeanflowError):
     """A run broke an invariant of the model (a bug, not bad input)."""
 

@@ -32,7 +32,8 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
 def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("browser") / "res"
     cmd = [sys.executable, "-m", "leanflow.cli", "run", str(ROOT / "scenarios" / "default.yaml"), "-n", "3",
-           "--set", "horizon_days=200", "--set", "warmup_days=40", "-o", str(out), "--report"]  # fmt: skip
+           "--set", "horizon_days=200", "--set", "warmup_days=40", "--set", "currency=€", "-o", str(out),
+           "--report"]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return out / "report.html"
@@ -52,11 +53,18 @@ def test_report_opens_cleanly_in_chromium(page, report: Path, tmp_path: Path) ->
     assert network == [], f"the report fetched something: {network}"
     images = page.locator("img")
     assert images.count() >= 11
+    widths = set()
     for i in range(images.count()):
         img = images.nth(i)
         assert img.evaluate("el => el.complete && el.naturalWidth > 0"), f"image {i} did not load"
         box = img.bounding_box()
         assert box is not None and box["width"] > 0 and box["height"] > 0, f"image {i} has no size"
+        widths.add(round(box["width"]))
+    assert len(widths) == 1, f"the charts are shown at different widths: {widths}"
+    text = page.locator("body").inner_text()
+    assert "nan" not in text.lower().split() and "NaN" not in text, "a NaN reached the reader"
+    assert "€" in text  # the scenario's currency on the amounts
+    assert str(Path.home()) not in text and "/tmp/" not in text and "site-packages" not in text  # no local paths
     assert page.locator("table.verdict-table").count() == 1
     assert page.locator("table.verdict-table tbody tr").count() >= 8
     assert "flow_optimised" in page.locator("p.headline").first.inner_text()

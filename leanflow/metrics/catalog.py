@@ -2,7 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+
+_CURRENCY: ContextVar[str] = ContextVar("currency", default="")  # the scenario's, while its outputs are shown
+
+
+@contextmanager
+def currency(code: str) -> Iterator[None]:
+    """Within the block, amounts of money are shown in ``code``: a symbol before them (€12,000) or a code after
+    them (12,000 EUR); '' shows bare numbers."""
+    token = _CURRENCY.set(code.strip())
+    try:
+        yield
+    finally:
+        _CURRENCY.reset(token)
+
+
+def money_text(text: str) -> str:
+    """A formatted amount with the currency: the symbol before it, a code (several letters) after it."""
+    code = _CURRENCY.get()
+    if not code:
+        return text
+    return f"{code}{text}" if len(code) == 1 else f"{text} {code}"
+
+
+def money_unit() -> str:
+    """The unit of money for a label: the currency, or the word 'currency' when the scenario names none."""
+    return _CURRENCY.get() or "currency"
 
 
 @dataclass(frozen=True)
@@ -103,7 +132,7 @@ def format_value(kind: str, x: float) -> str:
     if kind == "rate":
         return f"{100 * x:.1f}%"
     if kind == "money":
-        return f"{x:,.0f}"
+        return money_text(f"{x:,.0f}")
     if kind == "count":
         return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.1f}"
     if kind == "days":

@@ -39,6 +39,7 @@ from leanflow.model.stages import build_stages, build_teams, expected_remaining_
 from leanflow.model.staleness import StaleClock
 from leanflow.model.teams import Team
 from leanflow.model.uncertainty import odds_factors, rate_multiplier
+from leanflow.model.watchdog import watch
 from leanflow.random import stream
 from leanflow.scenario.schema import Plan, Scenario
 
@@ -50,6 +51,7 @@ class Funnel:
 
     def __init__(self, sc: Scenario, plan_name: str, rep: np.random.SeedSequence) -> None:
         self.sc = sc
+        self.plan_name = plan_name
         self.plan: Plan = sc.plans[plan_name]
         self.env = simpy.Environment()
         self.n_stages = len(sc.process.stages)
@@ -91,6 +93,7 @@ class Funnel:
             place_pipeline(self, sc.initial_pipeline, rep)
         self._start_sources(rep)
         self.people.start()
+        self.env.process(watch(self))
 
     # ------------------------------------------------------------ building
 

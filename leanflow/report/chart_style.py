@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from leanflow.metrics.catalog import money_text, money_unit
 from leanflow.report.results import Results
 
 # Okabe & Ito's colour-blind-safe palette, the hard-to-see yellow last.
@@ -39,11 +40,13 @@ def plan_colours(plans: Sequence[str]) -> dict[str, str]:
 
 
 def _money(x: float, _pos: object = None) -> str:
-    """An amount of money for an axis: 950, 12k, 1.2M."""
+    """An amount of money for an axis: 950, 12k, 1.2M (with the currency's symbol, if it has one)."""
+    text = f"{x:.3g}"
     for size, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(x) >= size:
-            return f"{x / size:.3g}{suffix}"
-    return f"{x:.3g}"
+            text = f"{x / size:.3g}{suffix}"
+            break
+    return money_text(text) if len(money_unit()) == 1 else text
 
 
 MONEY = FuncFormatter(_money)

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from leanflow.metrics.catalog import money_unit
 from leanflow.report.chart_style import (
     CHART_WIDTH,
     CLOSED,
@@ -161,7 +162,7 @@ def throughput_run_chart(res: Results) -> Figure:
     axes = fig.subplots(2, 1, sharex=True)
     panels = (
         ("won", "won deals / week", f"Won deals per week ({ROLLING_WEEKS}-week mean)"),
-        ("won_revenue", "won revenue / week (currency)", f"Won revenue per week ({ROLLING_WEEKS}-week mean)"),
+        ("won_revenue", f"won revenue / week ({money_unit()})", f"Won revenue per week ({ROLLING_WEEKS}-week mean)"),
     )
     for ax, (column, ylabel, title) in zip(axes, panels, strict=True):
         for plan in res.plans:

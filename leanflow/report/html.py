@@ -24,7 +24,7 @@ from matplotlib.figure import Figure
 from leanflow import __version__
 from leanflow.errors import LeanflowError
 from leanflow.files import atomic_write, check_output
-from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
+from leanflow.metrics.catalog import currency, format_signed, format_value, metric_info, metric_order, money_text
 from leanflow.metrics.stats import describe
 from leanflow.metrics.verdict import ci_level, no_deals_notes
 from leanflow.read_checks import field, read_json
@@ -49,7 +49,12 @@ def figure_png(fig: Figure) -> str:
 
 
 def render_report(res: Results) -> str:
-    """The report of a results directory as one HTML string."""
+    """The report of a results directory as one HTML string, amounts in the scenario's currency."""
+    with currency(res.scenario.currency):
+        return _render(res)
+
+
+def _render(res: Results) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -224,7 +229,8 @@ def _assumptions(sc: Scenario) -> dict[str, Any]:
                 {"name": rn, "headcount": r.headcount, "hours": _num(r.selling_hours_per_week),
                  "works": ", ".join(r.works), "owns": "yes" if r.owns_deals else "no", "prospects": _num(r.prospects),
                  "wip": "" if r.wip_limit_per_person is None else str(r.wip_limit_per_person),
-                 "assignment": r.assignment, "cost": "" if r.cost_per_head is None else f"{r.cost_per_head:,.0f}"}
+                 "assignment": r.assignment,
+                 "cost": "" if r.cost_per_head is None else money_text(f"{r.cost_per_head:,.0f}")}
                 for rn, r in plan.roles.items()
             ]}
             for name, plan in sc.plans.items()

@@ -9,6 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from leanflow.metrics.catalog import money_unit
 from leanflow.metrics.explain import SPEED_VIEW, VELOCITY_FACTORS, velocity_decomposition
 from leanflow.metrics.explain import efficiency_matrix as efficiency_table
 from leanflow.metrics.explain import time_split as time_split_table
@@ -33,7 +34,7 @@ from leanflow.report.chart_style import (
 from leanflow.report.results import Results
 
 REPLICATION_METRICS = (
-    ("won_revenue_per_week", "Won revenue per week", "currency / week", MONEY),
+    ("won_revenue_per_week", "Won revenue per week", "{money} / week", MONEY),
     ("win_rate", "Win rate: won / (won + lost)", "win rate (%)", PercentFormatter(1.0)),
     ("win_rate_value", "Value win rate: won / (won + lost) value", "value win rate (%)", PercentFormatter(1.0)),
     ("cycle_p85", "Cycle time p85 (won deals)", "days", None),
@@ -65,7 +66,7 @@ def replication_distributions(res: Results) -> Figure:
         if formatter is not None:
             ax.yaxis.set_major_formatter(formatter)
         ax.set_title(title)
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(ylabel.format(money=money_unit()))
         ax.set_xlabel("plan")
         ax.grid(axis="y", alpha=0.3)
     reps = int(res.summary.groupby("plan", observed=True).size().max())
@@ -311,7 +312,7 @@ def velocity_waterfall(res: Results) -> Figure:
         ax.yaxis.set_major_formatter(MONEY)
         ax.set_ylim(0, max(base_v, plan_v, *levels) * 1.2 if math.isfinite(max(base_v, plan_v)) else 1)
         ax.set_xlabel("factor (ratio plan / baseline)")
-        ax.set_ylabel("sales velocity (currency / week)")
+        ax.set_ylabel(f"sales velocity ({money_unit()} / week)")
         ax.set_title(f"{baseline} → {plan}: ×{plan_v / base_v:.2f}" if base_v else plan, fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     steps = [Patch(color=UP, label="factor raises velocity"), Patch(color=DOWN, label="factor lowers velocity")]
@@ -341,6 +342,6 @@ def _single_velocity(res: Results, colours: dict[str, str]) -> Figure:
     ax.set_ylim(0, value * 1.25 if value > 0 else 1)
     ax.yaxis.set_major_formatter(MONEY)
     ax.set_xlabel("plan")
-    ax.set_ylabel("sales velocity (currency / week)")
+    ax.set_ylabel(f"sales velocity ({money_unit()} / week)")
     ax.set_title("Sales velocity (mean over replications)")
     return fig

@@ -404,3 +404,8 @@ class Scenario(Strict):
     initial_pipeline: InitialPipeline | None = Field(
         None, description="start from today's open deals (then warmup_days may be 0); null: start empty"
     )
+    currency: str = Field("", max_length=8, pattern=r"^[^\s\d]*$",
+                          description="how amounts are shown: a symbol before them (€) or a code after them (EUR); "
+                                      "'' bare numbers")  # fmt: skip
+    allow_unstable: Flag = Field(False, description="run on when open deals grow without bound (a role overloaded), "
+                                 "up to a memory bound, instead of stopping with a message")  # fmt: skip
