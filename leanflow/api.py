@@ -368,7 +368,9 @@ def _overridden(sc: Scenario, overrides: list[str]) -> Scenario:
 
 def _count(replications: int | None, default: int) -> int:
     """The number of replications, at least 1."""
+    from leanflow.scenario.schema import MAX_REPLICATIONS as most
+
     n = default if replications is None else replications
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise LeanflowError(f"replications must be a whole number of at least 1, got {replications!r}")
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= most:
+        raise LeanflowError(f"replications must be a whole number from 1 to {most:,}, got {replications!r}")
     return n

@@ -105,7 +105,7 @@ def init(
     out.print(f"wrote {target}{note}; edit it, then: leanflow run {target}", markup=False, highlight=False)
 
 
-Replications = Annotated[int | None, typer.Option("-n", "--replications", min=1, help="Replications.")]
+Replications = Annotated[int | None, typer.Option("-n", "--replications", min=1, max=10_000, help="Replications.")]
 Seed = Annotated[int | None, typer.Option("--seed", min=0, help="Master seed.")]
 Jobs = Annotated[int | None, typer.Option("-j", "--jobs", min=1, help="Processes (default: all cores).")]
 Output = Annotated[Path | None, typer.Option("-o", "--output", help="Results directory.")]
@@ -364,7 +364,7 @@ def forecast_command(
     until: Annotated[str, typer.Option("--until", help="Day the forecast ends (not included): YYYY-MM-DD.")],
     pipeline: Annotated[Path | None, typer.Option(help="CSV of open deals (default: initial_pipeline).")] = None,
     target: Annotated[float | None, typer.Option("--target", min=0, help="Won revenue to reach by --until.")] = None,
-    replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications.")] = 200,
+    replications: Annotated[int, typer.Option("-n", "--replications", min=1, max=10_000, help="Replications.")] = 200,
     plans: Annotated[list[str] | None, typer.Option("--plan", help="Plan to forecast (repeatable).")] = None,
     old: Annotated[str | None, typer.Option("--old", help="Deals older than the model's paths: restart | stale "
                                             "(default: the pipeline's own, restart).")] = None,
@@ -407,7 +407,8 @@ def calibrate(
     diagnostics: Annotated[Path | None, typer.Option("--diagnostics", help="Directory for diagnostics.html.")] = None,
     pipeline: Annotated[Path | None, typer.Option("--pipeline", help="Also write the deals open at the as-of date "
                                                   "as a forecast pipeline CSV.")] = None,
-    replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications of the check.")] = 20,
+    replications: Annotated[int, typer.Option("-n", "--replications", min=1, max=10_000,
+                                              help="Replications of the check.")] = 20,
     jobs: Jobs = None,
     horizon_days: Annotated[
         int, typer.Option("--horizon-days", min=1, help="Forecast horizon the arrival rate's rate_cv is stated for.")
@@ -430,7 +431,7 @@ def backtest_command(
     rolling: Annotated[tuple[str, str, int] | None, typer.Option(
         "--rolling", metavar="START END STEP", help="Windows from START to END (YYYY-MM-DD) every STEP days.")] = None,
     history: Annotated[list[Path] | None, typer.Option("--history", help="Stage-history CSV (repeatable).")] = None,
-    replications: Annotated[int, typer.Option("-n", "--replications", min=1, help="Replications.")] = 200,
+    replications: Annotated[int, typer.Option("-n", "--replications", min=1, max=10_000, help="Replications.")] = 200,
     seed: Seed = None,
     jobs: Jobs = None,
     output: Output = None,

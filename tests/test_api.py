@@ -120,7 +120,7 @@ def test_compare_without_shared_plan_names_compares_everything_with_the_first() 
     assert set(c.verdict.table["plan"]) == {"A:flow_optimised", "B:renamed"}
 
 
-@pytest.mark.parametrize("bad", [0, -1, 2.5, True])
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, 10_001])
 def test_bad_replications_are_one_clear_error(bad) -> None:
     with pytest.raises(LeanflowError, match="replications must be a whole number"):
         lf.run(DEFAULT, replications=bad, progress=False)

@@ -12,6 +12,8 @@ CASES = [
     ["run"],
     ["run", "--bogus", "x"],
     ["run", "scenarios/default.yaml", "-n", "0"],
+    ["run", "scenarios/default.yaml", "-n", "10001"],
+    ["forecast", "scenarios/default.yaml", "--from", "2025-01-01", "--until", "2025-02-01", "-n", "99999"],
     ["run", "scenarios/default.yaml", "-j", "0"],
     ["run", "scenarios/default.yaml", "--seed", "-1"],
     ["validate"],
