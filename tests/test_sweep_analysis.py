@@ -24,6 +24,7 @@ from leanflow.report.sweep_analysis import (
     point_stats,
     sensitivity_indices,
 )
+from leanflow.report.sweep_text import labelled
 from leanflow.scenario.sweep_loader import load_sweep
 
 pytest.importorskip("SALib")
@@ -76,7 +77,7 @@ def test_grid_writes_one_plot_per_output_and_mentions_each(grid: Path) -> None:
     text = "\n".join(lines)
     for metric in outputs:
         assert (grid / "plots" / f"{metric}-factors.png").stat().st_size > 0
-        assert f"  {metric}" in lines
+        assert f"  {labelled(metric)}" in lines  # the metric with its label and unit
         assert str(grid / "plots" / f"{metric}-factors.png") in text
     assert not list((grid / "plots").glob("*-sensitivity.png"))  # no indices for a grid
     assert "mu_star" not in text and "ST" not in text
@@ -139,7 +140,7 @@ def test_morris_ranks_both_factors_by_mu_star(morris: Path) -> None:
 def test_morris_analyze_prints_tables_and_bar_charts(morris: Path) -> None:
     lines = analyze(morris)
     text = "\n".join(lines)
-    header = next(i for i, line in enumerate(lines) if line == "won_per_week [single]")
+    header = next(i for i, line in enumerate(lines) if line == "won_per_week (won deals / week) [single]")
     columns = lines[header + 1].split()
     assert columns == ["rank", "factor", "mu_star", "mu_star_conf", "sigma"]
     first, second = lines[header + 2].split(), lines[header + 3].split()
@@ -161,7 +162,7 @@ def test_sobol_indices_table_has_s1_and_st(sobol: Path) -> None:
         st = table["ST"].to_numpy()
         assert np.isfinite(st).all() and (np.diff(st) <= 0).all()
     lines = analyze(sobol)
-    header = next(i for i, line in enumerate(lines) if line == "won_per_week [single]")
+    header = next(i for i, line in enumerate(lines) if line == "won_per_week (won deals / week) [single]")
     assert lines[header + 1].split() == ["rank", "factor", "S1", "S1_conf", "ST", "ST_conf"]
     assert (sobol / "plots" / "won_per_week-sensitivity.png").is_file()
     # 32 points of a continuous sample: each factor is plotted in quantile bins

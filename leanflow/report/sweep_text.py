@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from leanflow.experiment.sweep_store import CONFIDENCE
+from leanflow.metrics.catalog import metric_info, money_unit
 from leanflow.report.sweep_data import SweepData, _select
 from leanflow.report.sweep_tables import INDEX_COLUMNS, _factor_groups, _num
 
@@ -35,7 +36,7 @@ def _header(data: SweepData) -> list[str]:
 def _output_lines(data: SweepData, means: pd.DataFrame, effects: pd.DataFrame, metric: str) -> list[str]:
     """Per plan: the range of the point means (where they are reached) and the factors by main-effect swing."""
     short = _short_names(data.factors)
-    lines = [f"  {metric}"]
+    lines = [f"  {labelled(metric)}"]
     for plan in data.plans:
         m = _select(means, plan, metric, data.design.index)["mean"]
         if m.isna().all():
@@ -72,10 +73,21 @@ def _sensitivity_lines(data: SweepData, indices: pd.DataFrame, notes: list[str])
     columns = ["rank", "factor", *INDEX_COLUMNS[data.kind]]
     for (metric, plan), table in indices.groupby(["metric", "plan"], sort=False):
         rows = [[str(r["rank"]), r["factor"], *(_num(r[c]) for c in columns[2:])] for _, r in table.iterrows()]
-        lines += ["", f"{metric} [{plan}]", *(f"  {line}" for line in format_table(columns, rows))]
+        lines += ["", f"{labelled(metric)} [{plan}]", *(f"  {line}" for line in format_table(columns, rows))]
     if notes:
         lines += ["", *notes]
     return lines
+
+
+def labelled(metric: str) -> str:
+    """A metric with its label as the summary tables name it, and the unit of the raw numbers printed here:
+    'win_rate (win rate (won/(won+lost)), %; printed as a fraction 0-1)'."""
+    info = metric_info(metric)
+    unit = {"rate": "printed as a fraction 0-1", "money": f"in {money_unit()}"}.get(info.kind)
+    text = metric if info.label == metric else f"{metric} ({info.label}"
+    if info.label == metric:
+        return text if unit is None else f"{text} ({unit})"
+    return text + (f"; {unit})" if unit else ")")
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> list[str]:
