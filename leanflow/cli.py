@@ -467,6 +467,10 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted")
         sys.exit(130)
+    except OSError as e:  # a place the checks before the run could not foresee (/proc, a full disk): one line
+        where = f" {e.filename}" if e.filename else ""
+        print(f"cannot write or read{where}: {e.strerror or e}", file=sys.stderr)
+        sys.exit(2)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except Exception as e:  # click usage errors and friends: typer may bundle its own click, so match by name

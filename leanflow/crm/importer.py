@@ -81,10 +81,19 @@ def read_sheet(path: Path, columns: dict[str, str], delimiter: str, encoding: st
     return Sheet(name, columns, rows, len(header))
 
 
+MAX_EXPORT_BYTES = 2**30  # 1 GiB: millions of opportunities, and still read in memory
+
+
 def _read_text(path: Path, encoding: str) -> str:
     """The file's text; a missing or undecodable file raises ExportError."""
     name = str(path)
     try:
+        if path.exists() and not path.is_file():
+            raise ExportError([f"{name}:1: not a regular file (a directory, a device or a pipe)"])
+        if path.exists() and path.stat().st_size > MAX_EXPORT_BYTES:
+            size = path.stat().st_size / 2**30
+            raise ExportError([f"{name}:1: {size:.1f} GiB is over the {MAX_EXPORT_BYTES // 2**30} GiB an export "
+                               "may have: split it by date"])  # fmt: skip
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ExportError([f"{name}:1: file not found"]) from None

@@ -50,7 +50,7 @@ def run_on_dask(
         raise LeanflowError("--scheduler needs dask.distributed: pip install 'leanflow[dask]'") from None
     try:
         client = Client(scheduler, timeout="20s")
-    except OSError as exc:
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address at all
         raise LeanflowError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     with client:
         paused = [addr for addr, was in client.run(pause_profiler).items() if was]

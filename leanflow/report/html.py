@@ -266,6 +266,8 @@ def _opt(value: float | None, unit: str, none: str) -> str:
 
 def _method(res: Results) -> list[tuple[str, str]]:
     m = res.manifest
+    versions = m.get("versions") if isinstance(m.get("versions"), dict) else {}
+    command = m.get("command") if isinstance(m.get("command"), list) else []
     sc = res.scenario
     bonferroni = len(res.plans) > 2
     rows = [
@@ -276,10 +278,10 @@ def _method(res: Results) -> list[tuple[str, str]]:
         ("confidence level", "90% (t intervals; paired bootstrap for cycle-time percentiles)"
          + ("; Bonferroni-adjusted across plans" if bonferroni else "")),
         ("warm-up", f"the first {sc.warmup_days:g} of {sc.horizon_days:g} simulated days are excluded from metrics"),
-        ("leanflow version", str(m.get("versions", {}).get("leanflow", __version__))),
-        ("package versions", ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items() if k != "leanflow")),
+        ("leanflow version", str(versions.get("leanflow", __version__))),
+        ("package versions", ", ".join(f"{k} {v}" for k, v in versions.items() if k != "leanflow")),
         ("scenario hash", f"sha256 {m.get('scenario_sha256', '')}"),
-        ("command", _command([str(a) for a in m.get("command", [])]) if m.get("command") else "-"),
+        ("command", _command([str(a) for a in command]) if command else "-"),
         ("report written", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
     ]  # fmt: skip
     return rows
