@@ -105,6 +105,16 @@ class Results:
     def __repr__(self) -> str:
         return f"Results({self.scenario.name!r}: {len(self.plans)} plan(s), {self.replications} replications)"
 
+    @property
+    def warnings(self) -> list[str]:
+        """What the reader must know before trusting the numbers: plans that closed no deal, a short warm-up."""
+        from leanflow.metrics.verdict import no_deals_notes
+        from leanflow.metrics.warmup import warmup_check, warmup_warnings
+
+        details = self.verdict.details if self.verdict is not None else None
+        check = details.warmup if details is not None else warmup_check(self.weekly, self._labels)
+        return [*no_deals_notes(self.summary), *warmup_warnings(check)]
+
     def save(self, directory: PathArg) -> Path:
         """Write the results directory ``leanflow report`` reads (checked before anything is written)."""
         from leanflow.experiment.store import write_results, write_verdict
@@ -136,7 +146,16 @@ class Results:
 
         if name not in ALL_CHARTS:
             raise LeanflowError(f"no chart '{name}': the charts are {', '.join(ALL_CHARTS)}")
-        return ALL_CHARTS[name][0](read(self._saved()))
+        return ALL_CHARTS[name][0](read(self._directory) if self._directory is not None else self._view())
+
+    def _view(self):
+        """The tables as the report's charts read them, from memory (nothing written)."""
+        from leanflow.report.results import Results as View
+
+        d = self.verdict.details if self.verdict is not None else None
+        tables = (None,) * 4 if d is None else (d.comparison, d.velocity, d.time_split,
+                                                d.efficiency.merge(d.costs, on="plan"))  # fmt: skip
+        return View(Path("."), {}, self.scenario, self.plans, self.summary, self.deals, self.weekly, *tables)
 
     @staticmethod
     def chart_names() -> list[str]:
@@ -155,12 +174,13 @@ class Results:
 
 def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | None = None, seed: int | None = None,
         jobs: int | None = None, set: Sequence[str] | None = None, progress: bool = True,
-        precision: str | None = None, max_replications: int = MAX_REPLICATIONS) -> Results:  # fmt: skip
+        precision: str | None = None, max_replications: int = MAX_REPLICATIONS,
+        say: Callable[[str], None] | None = None) -> Results:  # fmt: skip
     """Run every plan of a scenario (a file, a dict or a loaded ``Scenario``) on common random numbers.
 
     ``replications`` defaults to the scenario's, ``jobs`` to all cores; ``precision`` ("metric=half-width")
-    adds blocks of replications until every plan's 90% interval is that narrow (at most ``max_replications``).
-    The numbers depend on the scenario and seed only, never on ``jobs``.
+    adds blocks of replications until every plan's 90% interval is that narrow (at most ``max_replications``;
+    ``say`` hears whether it was met). The numbers depend on the scenario and seed only, never on ``jobs``.
     """
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.runner import run_scenario
@@ -169,7 +189,7 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
     n = _count(replications, sc.replications)
     check_precision(precision, sc)
     with show_progress(progress):
-        result = replicate(lambda first, k: run_scenario(sc, k, jobs, first), n, precision, max_replications)
+        result = replicate(lambda first, k: run_scenario(sc, k, jobs, first), n, precision, max_replications, say)
     labels = {p: (sc, p) for p in sc.plans}
     return Results(result, labels, extra, verdict_of(result, labels))
 
@@ -177,7 +197,8 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
 def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | Mapping[str, Any],
             replications: int | None = None, seed: int | None = None, jobs: int | None = None,
             set: Sequence[str] | None = None, progress: bool = True, precision: str | None = None,
-            max_replications: int = MAX_REPLICATIONS, names: tuple[str, str] = ("A", "B")) -> Results:  # fmt: skip
+            max_replications: int = MAX_REPLICATIONS, names: tuple[str, str] = ("A", "B"),
+            say: Callable[[str], None] | None = None) -> Results:  # fmt: skip
     """Two scenarios on the same seed (the first's), paired by replication; plans are named NAME:PLAN, and the
     first scenario's first plan is the baseline."""
     from leanflow.experiment.executor import show_progress
@@ -194,12 +215,15 @@ def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | M
         return merge(ra, rb)
 
     with show_progress(progress):
-        result = replicate(block, n, precision, max_replications)
+        result = replicate(block, n, precision, max_replications, say)
     labels = {f"{names[0]}:{p}": (first, p) for p in first.plans} | {f"{names[1]}:{p}": (second, p)
                                                                       for p in second.plans}  # fmt: skip
     pairs = same_named(names, list(first.plans), list(second.plans))
     extra = {"overrides": extra_a["overrides"], "scenario_texts": extra_a["scenario_texts"] + extra_b["scenario_texts"],
              "second_scenario": json.loads(second.model_dump_json(by_alias=True))}  # fmt: skip
+    files = [x["scenario_file"] for x in (extra_a, extra_b) if "scenario_file" in x]
+    if files:
+        extra["scenario_files"] = files
     return Results(result, labels, extra, verdict_of(result, labels, pairs))
 
 

@@ -134,20 +134,18 @@ def run(
 ) -> None:
     """Run every staffing plan of a scenario; print per-plan tables and the verdict; write the results."""
     from leanflow.api import check_precision
-    from leanflow.experiment.runner import run_scenario
+    from leanflow.api import run as run_api
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
     sets = _with_seed(overrides, seed, allow_unstable)
-    scenario = load_scenario(file, sets)
+    scenario = load_scenario(file, sets)  # a bad file, --set or --precision fails here, before anything else
     check_precision(precision, scenario)
     target = check_output(output or Path("results") / file.stem)
     n = replications or scenario.replications
     err.print(f"leanflow {__version__}: {scenario.name}: {len(scenario.plans)} plan(s), {n} replications")
-    result = _replicate(lambda first, k: run_scenario(scenario, k, jobs, first), n, precision, max_replications)
-    labels = {p: (scenario, p) for p in scenario.plans}
-    extra = {"scenario_file": str(file), "scenario_texts": [file.read_text()], "overrides": sets}
-    _finish(result, labels, target, extra, report)
+    r = run_api(file, replications, None, jobs, sets, True, precision, max_replications, _say)
+    _finish(r, target, report)
 
 
 @app.command()
@@ -165,8 +163,8 @@ def compare(
     allow_unstable: AllowUnstable = False,
 ) -> None:
     """Compare two scenario files on the same seed, paired by replication (plans named FILE:PLAN)."""
-    from leanflow.api import check_precision, merge, same_named
-    from leanflow.experiment.runner import run_scenario
+    from leanflow.api import check_precision
+    from leanflow.api import compare as compare_api
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
 
@@ -184,19 +182,8 @@ def compare(
                   markup=False, highlight=False)  # fmt: skip
     n = replications or a.replications
     err.print(f"leanflow {__version__}: {a.name} vs {b.name}: {n} replications, seed {a.seed}")
-
-    def block(start: int, k: int):
-        ra = run_scenario(a, k, jobs, start).relabelled(names[0])
-        rb = run_scenario(b, k, jobs, start).relabelled(names[1])
-        return merge(ra, rb)
-
-    result = _replicate(block, n, precision, max_replications)
-    labels = {f"{names[0]}:{p}": (a, p) for p in a.plans} | {f"{names[1]}:{p}": (b, p) for p in b.plans}
-    pairs = same_named(names, list(a.plans), list(b.plans))
-    extra = {"scenario_files": [str(first), str(second)], "overrides": sets,
-             "scenario_texts": [first.read_text(), second.read_text()],
-             "second_scenario": json.loads(b.model_dump_json(by_alias=True))}  # fmt: skip
-    _finish(result, labels, target, extra, report, pairs)
+    r = compare_api(first, second, replications, None, jobs, sets, True, precision, max_replications, names, _say)
+    _finish(r, target, report)
 
 
 def _with_seed(overrides: list[str] | None, seed: int | None, allow_unstable: bool = False) -> list[str]:
@@ -209,35 +196,23 @@ def _with_seed(overrides: list[str] | None, seed: int | None, allow_unstable: bo
     return sets
 
 
-def _replicate(run_block, n: int, precision: str | None, maximum: int):
-    """Run n replications, or with --precision keep adding blocks of n until the target is met (said on stderr)."""
-    from leanflow.api import replicate
-
-    return replicate(run_block, n, precision, maximum, lambda line: err.print(line, markup=False, highlight=False))
+def _say(line: str) -> None:
+    """A line on stderr, as the user wrote it (no rich markup)."""
+    err.print(line, markup=False, highlight=False)
 
 
-def _finish(result, labels: dict, target: Path, extra: dict, report: bool, pairs=None) -> None:
-    """Print per-plan tables and the verdict (each of ``pairs`` (baseline, plan), or every plan against the first),
-    warn on a short warm-up, then write the results directory."""
-    from leanflow.api import verdict_of
-    from leanflow.experiment.store import write_results, write_verdict
+def _finish(r, target: Path, report: bool) -> None:
+    """Print per-plan tables and the verdict, warn on what the numbers need said, then write the results."""
     from leanflow.metrics.catalog import currency
-    from leanflow.metrics.verdict import no_deals_notes
-    from leanflow.metrics.warmup import warmup_check, warmup_warnings
     from leanflow.report.console import print_plan_tables, print_verdict
 
-    with currency(result.scenario.currency):
-        print_plan_tables(result.summary, out)
-        verdict = verdict_of(result, labels, pairs)
-        verdict = verdict.details if verdict is not None else None
-        if verdict is not None:
-            print_verdict(verdict, out)
-    check = verdict.warmup if verdict is not None else warmup_check(result.weekly, labels)
-    for line in [*no_deals_notes(result.summary), *warmup_warnings(check)]:
-        err.print(f"warning: {line}", markup=False, highlight=False)
-    write_results(result, target, extra)
-    if verdict is not None:
-        write_verdict(verdict, target)
+    with currency(r.scenario.currency):
+        print_plan_tables(r.summary, out)
+        if r.verdict is not None and r.verdict.details is not None:
+            print_verdict(r.verdict.details, out)
+    for line in r.warnings:
+        _say(f"warning: {line}")
+    r.save(target)
     out.print(f"results: {target}/", markup=False, highlight=False)
     if report:
         from leanflow.report.html import write_report

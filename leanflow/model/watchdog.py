@@ -50,4 +50,4 @@ def unstable_message(funnel: Funnel, open_now: int, limit: int) -> str:
                 f"lets a run hold (memory); {what}")  # fmt: skip
     return (f"plan '{plan}' is unstable: {open_now:,} open deals by day {day:.0f} and growing; {what}: the work "
             f"offered exceeds its selling hours. Add sellers, lower the lead rate, or let leads go cold or stale; "
-            f"--allow-unstable (allow_unstable: true) runs on, up to {HARD_OPEN:,} open deals")  # fmt: skip
+            f"allow_unstable: true runs on, up to {HARD_OPEN:,} open deals")  # fmt: skip
