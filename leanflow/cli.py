@@ -278,9 +278,9 @@ def optimise(
 ) -> None:
     """Select each family's best design at the budget (with a guarantee), then compare them on fresh seeds
     (resumable: re-run the same command to continue after an interruption)."""
+    from leanflow.api import run as run_api
     from leanflow.experiment.optimise import optimise as run_optimise
     from leanflow.experiment.optimise_outputs import summary_lines, write_outputs
-    from leanflow.experiment.runner import run_scenario
     from leanflow.experiment.winmap import write_winmap
     from leanflow.files import check_output
     from leanflow.scenario import load_scenario
@@ -297,9 +297,7 @@ def optimise(
     best = load_scenario(paths["best.yaml"])
     out.print(f"best against best, on fresh seeds: {paths['best.yaml']}", markup=False, highlight=False)
     if len(best.plans) > 1:
-        result = run_scenario(best, None, jobs)
-        extra = {"scenario_file": str(paths["best.yaml"]), "scenario_texts": [paths["best.yaml"].read_text()]}
-        _finish(result, {p: (best, p) for p in best.plans}, target / "verdict", extra, False)
+        _finish(run_api(paths["best.yaml"], None, None, jobs), target / "verdict", False)
         if loaded.opt.uncertainties:
             for line in write_winmap(study, jobs, scheduler):
                 out.print(line, markup=False, highlight=False)
