@@ -65,6 +65,19 @@ def test_relative_and_absolute_intervals_agree_on_a_change(pairs) -> None:
         assert r.significant == (r.rel_low > 0 or r.rel_high < 0)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(1, 100), st.floats(-20, 20)), min_size=2, max_size=12))
+def test_bootstrap_relative_and_absolute_intervals_agree_on_a_change(pairs) -> None:
+    base = np.array([b for b, _ in pairs])
+    plan = base + np.array([d for _, d in pairs])
+    r = paired(base, plan, "cycle_p85", 0.90)
+    assert r.method == "paired bootstrap"
+    edge = 1e-9 * float(np.abs(base).max())
+    assume(min(abs(r.diff_low), abs(r.diff_high)) > edge)
+    assert np.isfinite(r.rel_low) and np.isfinite(r.rel_high)  # every baseline here is positive
+    assert r.significant == (r.rel_low > 0 or r.rel_high < 0)
+
+
 def test_one_replication_gives_no_interval_and_no_claim() -> None:
     for metric in ("won_per_week", "cycle_p85"):
         r = paired(BASE[:1], PLAN[:1], metric, 0.90)

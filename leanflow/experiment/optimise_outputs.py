@@ -21,6 +21,7 @@ import pandas as pd
 
 from leanflow.experiment.optimise import FamilyResult, Study
 from leanflow.files import atomic_write
+from leanflow.metrics.stats import mean_ci
 from leanflow.scenario.configurations import apply
 from leanflow.scenario.paths import scenario_data
 
@@ -67,17 +68,6 @@ def candidates_table(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _ci(values: np.ndarray, confidence: float = 0.90) -> tuple[float, float, float]:
-    from scipy import stats
-
-    n = len(values)
-    mean = float(np.mean(values))
-    if n < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1) * np.std(values, ddof=1) / np.sqrt(n))
-    return mean, mean - half, mean + half
-
-
 def best_table(study: Study) -> pd.DataFrame:
     """One row per family: the selected configuration, its objective (mean, 90% CI) and replications."""
     metric = study.loaded.opt.objective.metric
@@ -88,7 +78,7 @@ def best_table(study: Study) -> pd.DataFrame:
             rows.append({**row, "note": "no configuration met the constraints"})
             continue
         n = study.store.replications(family, fr.best)
-        mean, low, high = _ci(study.store.matrix(family, [fr.best], 0, n, metric)[0])
+        mean, low, high = mean_ci(study.store.matrix(family, [fr.best], 0, n, metric)[0])
         rows.append({**row, **fr.configs[fr.best], f"{metric}_mean": mean, f"{metric}_ci90_low": low,
                      f"{metric}_ci90_high": high, "replications_best": n,
                      "replications_family": int(fr.selection.total_replications), "heads": fr.heads[fr.best],
@@ -203,7 +193,7 @@ def summary_lines(study: Study) -> list[str]:
         sel = fr.selection
         values = ", ".join(f"{k}={v}" for k, v in fr.configs[fr.best].items())
         n = study.store.replications(family, fr.best)
-        mean, low, high = _ci(study.store.matrix(family, [fr.best], 0, n, metric)[0])
+        mean, low, high = mean_ci(study.store.matrix(family, [fr.best], 0, n, metric)[0])
         lines.append(f"{family}: best {values}; {metric} {mean:,.6g} (90% CI {low:,.6g} .. {high:,.6g}, "
                      f"{n} replications, as in best.csv)")  # fmt: skip
         found = f" (the best of {len(fr.configs)} a search simulated)" if fr.searched else ""

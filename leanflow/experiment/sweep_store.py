@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
-from scipy import stats
 
 from leanflow.errors import LeanflowError, OutputError, ResultsError
 from leanflow.experiment.store import versions
 from leanflow.files import atomic_write
+from leanflow.metrics.stats import t_half_width
 from leanflow.read_checks import read_json
 from leanflow.scenario.sweep_loader import LoadedSweep
 
@@ -140,7 +140,7 @@ def _summarise(rows: pd.DataFrame, factors: list[str]) -> pd.DataFrame:
             x = group[metric].to_numpy(float)
             x = x[~np.isnan(x)]
             sd = float(x.std(ddof=1)) if x.size > 1 else float("nan")
-            half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, x.size - 1) * sd / np.sqrt(x.size)) if x.size > 1 else np.nan
+            half = float(t_half_width(sd, x.size, CONFIDENCE))
             out.append({**{k: head[k] for k in keys[:-1]}, "plan": key, "metric": metric,
                         "mean": float(x.mean()) if x.size else float("nan"), "sd": sd, "ci_half_width": half,
                         "n": int(x.size)})  # fmt: skip

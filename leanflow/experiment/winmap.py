@@ -25,6 +25,7 @@ from leanflow.experiment.optimise import Study
 from leanflow.experiment.optimise_outputs import best_scenario_data
 from leanflow.experiment.point import PointTask, SweepJob, run_point
 from leanflow.files import atomic_write
+from leanflow.metrics.stats import mean_ci
 from leanflow.scenario.sweep_schema import Sweep
 
 WINMAP = "winmap"
@@ -82,8 +83,6 @@ class WinMap:
 
 def analyse_winmap(rows: pd.DataFrame, study: Study, confidence: float = 0.90) -> WinMap:
     """Paired difference (challenger - baseline, sign-adjusted so positive means the challenger is better)."""
-    from scipy import stats
-
     metric = study.loaded.opt.objective.metric
     plans = list(dict.fromkeys(rows["plan"]))
     baseline, challenger = plans[0], plans[1]
@@ -92,13 +91,10 @@ def analyse_winmap(rows: pd.DataFrame, study: Study, confidence: float = 0.90) -
     diff = study.sign * (wide[challenger] - wide[baseline])
     table = []
     for point, d in diff.groupby(level="point"):
-        d = d.to_numpy()
-        n = len(d)
-        half = stats.t.ppf(0.5 + confidence / 2, n - 1) * d.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
-        mean = float(d.mean())
-        winner = challenger if mean - half > 0 else baseline if mean + half < 0 else "neither (CI spans 0)"
+        mean, low, high = mean_ci(d.to_numpy(), confidence)
+        winner = challenger if low > 0 else baseline if high < 0 else "neither (CI spans 0)"
         values = rows.loc[rows["point"] == point, factors].iloc[0].to_dict()
-        table.append({"point": point, **values, "difference": mean, "ci_low": mean - half, "ci_high": mean + half,
+        table.append({"point": point, **values, "difference": mean, "ci_low": low, "ci_high": high,
                       "winner": winner})  # fmt: skip
     df = pd.DataFrame(table)
     wins = (df["difference"] > 0).to_numpy()

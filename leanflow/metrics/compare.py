@@ -15,6 +15,7 @@ and no difference.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,7 +77,9 @@ def paired_t(base: np.ndarray, plan: np.ndarray, confidence: float) -> tuple[flo
         return mean, float("nan"), float("nan")
     if np.all(plan - base == plan[0] - base[0]):  # no spread: the interval is the difference itself
         return mean, mean, mean
-    ci = stats.ttest_rel(plan, base).confidence_interval(confidence_level=confidence)
+    with warnings.catch_warnings():  # scipy's precision-loss warning for nearly identical pairs: the interval is tiny
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_rel(plan, base).confidence_interval(confidence_level=confidence)
     return mean, float(ci.low), float(ci.high)
 
 
@@ -101,10 +104,25 @@ def fieller(base: np.ndarray, plan: np.ndarray, confidence: float) -> tuple[floa
     return (b - root) / a - 1.0, (b + root) / a - 1.0
 
 
-def _bootstrap_means(base: np.ndarray, plan: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Means of both columns over paired resamples of replications."""
-    idx = rng.integers(0, base.size, size=(BOOTSTRAP, base.size))
-    return base[idx].mean(axis=1), plan[idx].mean(axis=1)
+def _mean_change(base: np.ndarray, plan: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The paired difference of means and the relative change, for each resample along ``axis``."""
+    mb, mp = base.mean(axis=axis), plan.mean(axis=axis)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.stack([mp - mb, mp / mb - 1.0])
+
+
+def paired_bootstrap(base: np.ndarray, plan: np.ndarray, confidence: float, seed: int) -> tuple[float, ...]:
+    """scipy's paired percentile bootstrap of (difference, relative change): both from the same resamples, so
+    a resample's difference and ratio have one sign and the two intervals agree on whether there is a change
+    (BCa corrects each separately and can split them). Returns (low, high, rel_low, rel_high)."""
+    res = stats.bootstrap(
+        (base, plan), _mean_change, paired=True, vectorized=True, n_resamples=BOOTSTRAP,
+        confidence_level=confidence, method="percentile", rng=np.random.default_rng(seed),
+    )  # fmt: skip
+    (low, rel_low), (high, rel_high) = res.confidence_interval.low, res.confidence_interval.high
+    if not np.all(np.isfinite(res.bootstrap_distribution[1])):
+        rel_low = rel_high = float("nan")  # some resample's baseline mean was 0: no ratio
+    return float(low), float(high), float(rel_low), float(rel_high)
 
 
 def paired(base: np.ndarray, plan: np.ndarray, metric: str, confidence: float, seed: int = 0) -> Paired:
@@ -120,11 +138,9 @@ def paired(base: np.ndarray, plan: np.ndarray, metric: str, confidence: float, s
     if metric in PERCENTILE_METRICS:
         diff, low, high, rel_low, rel_high = float((plan - base).mean()), nan, nan, nan, nan
         if n > 1:
-            boot_base, boot_plan = _bootstrap_means(base, plan, np.random.default_rng(seed))
-            tails = (50 * (1 - confidence), 50 * (1 + confidence))
-            low, high = np.percentile(boot_plan - boot_base, tails)
-            if base_mean != 0 and np.all(boot_base != 0):
-                rel_low, rel_high = np.percentile(boot_plan / boot_base - 1.0, tails)
+            low, high, rel_low, rel_high = paired_bootstrap(base, plan, confidence, seed)
+            if base_mean == 0:
+                rel_low = rel_high = nan
         method = "paired bootstrap"
     else:
         diff, low, high = paired_t(base, plan, confidence)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from scipy import stats
@@ -18,8 +20,21 @@ def mean_ci(x: np.ndarray, confidence: float = CONFIDENCE) -> tuple[float, float
     mean = float(x.mean())
     if x.size < 2:
         return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.5 + confidence / 2, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size))
-    return mean, mean - half, mean + half
+    if np.all(x == x[0]):  # no spread: the interval is the value itself
+        return mean, mean, mean
+    with warnings.catch_warnings():  # scipy's precision-loss warning for nearly identical values
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ci = stats.ttest_1samp(x, 0.0).confidence_interval(confidence_level=confidence)
+    return mean, float(ci.low), float(ci.high)
+
+
+def t_half_width(sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
+    """Vectorised half-width of the t interval of a mean of ``n`` values with standard deviation ``sd`` (the
+    same as ``mean_ci``, for many groups at once; NaN where n < 2)."""
+    sd, n = np.asarray(sd, dtype=float), np.asarray(n)
+    t = stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 1, t * sd / np.sqrt(np.maximum(n, 1)), np.nan)
 
 
 def describe(summary: pd.DataFrame, metrics: list[str], confidence: float = CONFIDENCE) -> pd.DataFrame:

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from leanflow.errors import ResultsError
 from leanflow.experiment.sweep_store import CONFIDENCE
+from leanflow.metrics.stats import t_half_width
 from leanflow.read_checks import (
     ANY,
     NUMBER,
@@ -103,15 +102,8 @@ def point_stats(data: SweepData) -> pd.DataFrame:
     long = data.results.melt(id_vars=["plan", "point"], value_vars=data.outputs, var_name="metric", value_name="value")
     out = long.groupby(["plan", "point", "metric"], sort=False)["value"].agg(["mean", "std", "count"]).reset_index()
     n = out["count"].to_numpy(int)
-    out["ci_half_width"] = _half_width(out["std"].to_numpy(float), n)
+    out["ci_half_width"] = t_half_width(out["std"].to_numpy(float), n, CONFIDENCE)
     return out.rename(columns={"count": "n"})[["plan", "point", "metric", "mean", "ci_half_width", "n"]]
-
-
-def _half_width(sd: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """The t-based CI half-width of a mean of ``n`` values with standard deviation ``sd`` (NaN if n < 2)."""
-    t = stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 1, t * sd / np.sqrt(np.maximum(n, 1)), np.nan)
 
 
 def _select(means: pd.DataFrame, plan: str, metric: str, index: pd.Index) -> pd.DataFrame:

@@ -14,7 +14,8 @@ import pandas as pd
 from leanflow.errors import LeanflowError
 from leanflow.experiment.designs import SENSITIVITY_HINT, problem
 from leanflow.experiment.sweep_store import CONFIDENCE
-from leanflow.report.sweep_data import SweepData, _half_width, _select
+from leanflow.metrics.stats import t_half_width
+from leanflow.report.sweep_data import SweepData, _select
 from leanflow.scenario.sweep_schema import Sweep
 
 BINS = 10  # quantile bins of a continuously sampled factor
@@ -140,7 +141,7 @@ def main_effects(data: SweepData, means: pd.DataFrame, metric: str) -> pd.DataFr
                 finite = values[np.isfinite(values)]
                 k = finite.size
                 if k >= 2 and sampled:
-                    half = float(_half_width(np.array([finite.std(ddof=1)]), np.array([k]))[0])
+                    half = float(t_half_width(finite.std(ddof=1), k, CONFIDENCE))
                 elif k >= 1:
                     halves = h[g.points][np.isfinite(values)]
                     half = float(np.sqrt(np.sum(halves**2)) / k)
