@@ -40,23 +40,18 @@ def _shipped_scenarios() -> Path:
 def validate(files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")]) -> None:
     """Check scenario, sweep or optimisation files; print every error as FILE:LINE: path.to.key: message."""
     from leanflow.scenario import load_scenario
-    from leanflow.scenario.optimise_loader import is_optimisation_file, load_optimisation
-    from leanflow.scenario.sweep_loader import is_sweep_file, load_sweep
-    from leanflow.scenario.yaml_source import read_text, read_yaml_text_lenient
+    from leanflow.scenario.optimise_loader import load_optimisation
+    from leanflow.scenario.sweep_loader import file_kind, load_sweep
 
+    loaders = {"scenario": load_scenario, "sweep": load_sweep, "optimisation": load_optimisation}
     bad = 0
     for f in files:
         try:
-            if not is_sweep_file(f):
-                load_scenario(f)
-            elif is_optimisation_file(read_yaml_text_lenient(read_text(f), str(f))[0]):
-                load_optimisation(f)
-            else:
-                load_sweep(f)
+            loaders[file_kind(f)](f)
         except ScenarioError as e:
             bad += 1
             for line in e.errors:
-                print(line)
+                print(line, file=sys.stderr)
             continue
         print(f"{f}: ok")
     if bad:

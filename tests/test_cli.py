@@ -77,7 +77,8 @@ def test_validate_broken_copies_print_located_errors(tmp_path: Path) -> None:
     proc = leanflow("validate", *map(str, files))
     assert proc.returncode == 2
     assert "Traceback" not in proc.stdout + proc.stderr
-    lines = proc.stdout.strip().splitlines()
+    assert proc.stdout == ""  # errors go to stderr, so a script can tell them from "ok"
+    lines = proc.stderr.strip().splitlines()
     unknown = next(x for x in lines if "horizon_dayz" in x)
     assert unknown.startswith(f"{files[0]}:{_line_starting(structural, 'horizon_dayz')}: ")
     assert "did you mean 'horizon_days'" in unknown

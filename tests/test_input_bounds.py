@@ -57,7 +57,7 @@ from leanflow.scenario.schema import (
     MIN_SELLING_HOURS,
 )
 from leanflow.scenario.sweep_loader import load_sweep
-from leanflow.scenario.yaml_source import MAX_FILE_BYTES, read_yaml_text
+from leanflow.scenario.yaml_source import MAX_FILE_BYTES, MAX_FILE_NODES, read_yaml_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = ROOT / "scenarios" / "default.yaml"
@@ -303,7 +303,7 @@ def test_the_cli_prints_one_line_for_dev_zero() -> None:
     proc = _validate("/dev/zero")
     assert time.monotonic() - start < 30
     assert proc.returncode == 2
-    assert proc.stdout.splitlines() == ["/dev/zero:1: cannot read file: not a regular file (a device, pipe or socket)"]
+    assert proc.stderr.splitlines() == ["/dev/zero:1: cannot read file: not a regular file (a device, pipe or socket)"]
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
@@ -327,9 +327,18 @@ def test_an_oversized_file_is_refused_quickly(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError) as info:
         load_scenario(big)
     assert time.monotonic() - start < 2
-    assert [str(e) for e in info.value.errors] == [f"{big}:1: file too large: more than 1 MB"]
+    assert [str(e) for e in info.value.errors] == [f"{big}:1: file too large: more than 256 kB"]
     proc = _validate(str(big))
-    assert proc.returncode == 2 and proc.stdout.splitlines() == [f"{big}:1: file too large: more than 1 MB"]
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [f"{big}:1: file too large: more than 256 kB"]
+
+
+def test_a_file_of_too_many_values_is_refused_where_it_passes_the_bound(tmp_path: Path) -> None:
+    many = tmp_path / "many.yaml"
+    many.write_text("name: x\nlevels:\n  - [" + ",".join(["1"] * (MAX_FILE_NODES + 10)) + "]\n")
+    assert many.stat().st_size <= MAX_FILE_BYTES  # small in bytes, too many for the slow composer
+    proc = _validate(str(many))
+    assert proc.returncode == 2 and proc.stderr.splitlines() == [
+        f"{many}:3: too many values: more than {MAX_FILE_NODES:,d} keys, items and values in one file"]
 
 
 def test_a_file_at_the_size_limit_is_read(tmp_path: Path) -> None:

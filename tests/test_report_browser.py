@@ -67,6 +67,9 @@ def test_report_opens_cleanly_in_chromium(page, report: Path, tmp_path: Path) ->
     assert str(Path.home()) not in text and "/tmp/" not in text and "site-packages" not in text  # no local paths
     assert page.locator("table.verdict-table").count() == 1
     assert page.locator("table.verdict-table tbody tr").count() >= 8
+    marked = page.locator("table.verdict-table tr.bottleneck td:first-child")  # each plan's bottleneck, shaded
+    assert marked.count() >= 3 and all("(bottleneck of" in t for t in marked.all_inner_texts())
+    assert marked.first.evaluate("el => getComputedStyle(el).fontWeight") == "700"
     assert "flow_optimised" in page.locator("p.headline").first.inner_text()
     shot = tmp_path / "report.png"
     page.screenshot(path=str(shot), full_page=True)

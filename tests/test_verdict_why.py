@@ -147,3 +147,20 @@ def test_console_prints_the_why_under_its_headline_and_points_in_the_table(verdi
     se = next(line for line in lines if line.startswith("│ queue wait for se"))
     assert [c.strip() for c in se.split("│")[2:5]] == ["-", "9.0 d", "-"]
     assert any("speed view (not a factor): opportunity cycle days" in line for line in lines)
+
+
+def test_every_role_of_both_plans_is_in_the_table_with_each_bottleneck_marked(verdict) -> None:
+    assert verdict.bottlenecks == {"generalist": "ae", "split": "se"}
+    roles = {m.rsplit("_", 1)[1] for m in verdict.comparison["metric"] if m.startswith("queue_days_")}
+    assert roles == {"ae", "sdr", "se"}  # the union of both plans' roles
+    console = Console(record=True, width=400)
+    print_verdict(verdict, console)
+    lines = console.export_text().splitlines()
+    marked = [line.split("│")[1].strip() for line in lines if "(bottleneck of" in line]
+    assert marked == ["utilisation ae (deal work), % (bottleneck of generalist)",
+                      "utilisation ae (with prospecting), % (bottleneck of generalist)",
+                      "queue wait for ae, days (bottleneck of generalist)",
+                      "utilisation se (deal work), % (bottleneck of split)",
+                      "utilisation se (with prospecting), % (bottleneck of split)",
+                      "queue wait for se, days (bottleneck of split)"]  # fmt: skip
+    assert not any("bottleneck" in line for line in lines if line.startswith("│ utilisation, whole team"))

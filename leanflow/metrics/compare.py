@@ -190,6 +190,27 @@ def compare_plans(
     return pd.DataFrame(rows)
 
 
+def bottleneck_role(means: pd.Series) -> str | None:
+    """The binding bottleneck of one plan: its role with the highest mean deal-work utilisation (None if no
+    role has data)."""
+    util = means.filter(like="utilisation_deal_").dropna()
+    return None if util.empty else str(util.idxmax()).removeprefix("utilisation_deal_")
+
+
+def bottleneck_roles(summary: pd.DataFrame) -> dict[str, str]:
+    """Each plan's bottleneck role, from its means over replications (plans with no role data left out)."""
+    means = summary.groupby("plan", observed=True).mean(numeric_only=True)
+    found = {str(plan): bottleneck_role(means.loc[plan]) for plan in means.index}
+    return {plan: role for plan, role in found.items() if role is not None}
+
+
+def bottleneck_of(metric: str, plans: tuple[str, ...], roles: dict[str, str]) -> list[str]:
+    """Which of ``plans`` have the role of a per-role metric (``queue_days_ae``) as their bottleneck."""
+    prefix = next((p for p in ROLE_METRICS if metric.startswith(p)), None)
+    role = None if prefix is None or metric in HEADLINE else metric.removeprefix(prefix)
+    return [p for p in plans if role is not None and roles.get(p) == role]
+
+
 def headline_metrics(summary: pd.DataFrame) -> list[str]:
     """The metrics a verdict reports: the headline ones, then utilisation (deal work, with prospecting) and queue
     wait of every role of any plan."""

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from leanflow.metrics.compare import adjusted_confidence, compare_plans, headline_metrics
+from leanflow.metrics.compare import adjusted_confidence, bottleneck_roles, compare_plans, headline_metrics
 from leanflow.metrics.explain import costs, efficiency_matrix, time_split, velocity_decomposition
 from leanflow.metrics.warmup import warmup_check, warmup_warnings
 from leanflow.metrics.why import why_lines
@@ -30,6 +30,7 @@ class Verdict:
     why: list[str] = field(default_factory=list)  # one line per plan after the baseline, under its headline
     notes: list[str] = field(default_factory=list)
     pairs: list[tuple[str, str]] = field(default_factory=list)  # (baseline, plan) compared; empty: all vs the first
+    bottlenecks: dict[str, str] = field(default_factory=dict)  # each plan's bottleneck role (highest deal work)
 
     @property
     def baseline(self) -> str:
@@ -65,6 +66,7 @@ def build_verdict(
         efficiency=efficiency_matrix(summary, plans),
         costs=costs(summary, scenarios, plans),
         warmup=None if weekly is None else warmup_check(weekly, scenarios),
+        bottlenecks=bottleneck_roles(summary),
     )
     closed = closed_deals(summary)
     verdict.headlines = [_headline(comparison, plan, plans[0], closed) for plan in plans[1:]]
@@ -104,6 +106,7 @@ def paired_verdict(
         headlines=[],
         why=[w for v in parts for w in v.why],
         pairs=list(pairs),
+        bottlenecks=bottleneck_roles(summary),
     )
     closed = closed_deals(summary)
     verdict.headlines = [_headline(verdict.comparison, plan, base, closed) for base, plan in pairs]  # joint level

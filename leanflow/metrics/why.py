@@ -14,6 +14,8 @@ import math
 
 import pandas as pd
 
+from leanflow.metrics.compare import bottleneck_of, bottleneck_role
+
 DEAL_LOSSES = (("cooled_per_week", "deals lost to cooling"), ("stale_per_week", "stale deals"))
 EFFORT_LOSSES = (
     ("handoff_hours_per_week", "hand-off"),
@@ -40,13 +42,12 @@ def why_lines(summary: pd.DataFrame, velocity: pd.DataFrame, plans: list[str]) -
 
 def bottleneck(m: pd.Series, plan: str) -> str:
     """The plan's role with the highest deal-work utilisation, with it and the role's mean queue wait."""
-    util = m.filter(like="utilisation_deal_").dropna()
-    if util.empty:
+    role = bottleneck_role(m)
+    if role is None:
         return f"{plan}: no role data"
-    role = str(util.idxmax()).removeprefix("utilisation_deal_")
     queue = m.get(f"queue_days_{role}", float("nan"))
     wait = "no deal queued" if queue != queue else f"{queue:.1f} d queue"
-    return f"{plan}: {role} {100 * util.max():.0f}% busy on deal work, {wait}"
+    return f"{plan}: {role} {100 * m[f'utilisation_deal_{role}']:.0f}% busy on deal work, {wait}"
 
 
 def largest_factor(velocity: pd.DataFrame, plan: str) -> str:
@@ -69,3 +70,9 @@ def losses(m: pd.Series) -> str:
         if value > 0:
             said.append(f"{label} {value:.1f}{unit}")
     return ", ".join(said) if said else "none recorded"
+
+
+def bottleneck_note(metric: str, plans: tuple[str, str], roles: dict[str, str]) -> str:
+    """`` (bottleneck of both)`` or `` (bottleneck of <plan>)`` on a row of a plan's bottleneck role, else ''."""
+    who = bottleneck_of(metric, plans, roles)
+    return "" if not who else " (bottleneck of both)" if len(who) == 2 else f" (bottleneck of {who[0]})"

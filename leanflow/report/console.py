@@ -10,6 +10,7 @@ from rich.table import Table
 from leanflow.metrics.catalog import format_signed, format_value, metric_info, metric_order
 from leanflow.metrics.stats import describe
 from leanflow.metrics.verdict import Verdict, ci_level
+from leanflow.metrics.why import bottleneck_note
 
 
 def plan_tables(summary: pd.DataFrame, confidence: float = 0.90) -> list[Table]:
@@ -59,8 +60,9 @@ def verdict_tables(v: Verdict) -> list[Table]:
             f = lambda x, k=info.kind: format_value(k, x)  # noqa: E731
             d = lambda x, k=info.kind: format_signed(k, x)  # noqa: E731
             rel = "-" if r.rel != r.rel else f"{100 * r.rel:+.0f}%"
-            t.add_row(info.label, f(r.base_mean), f(r.plan_mean), d(r.diff), f"{d(r.diff_low)} .. {d(r.diff_high)}",
-                      rel, "*" if r.significant else "")  # fmt: skip
+            label = info.label + bottleneck_note(r.metric, (base, plan), v.bottlenecks)
+            t.add_row(label, f(r.base_mean), f(r.plan_mean), d(r.diff), f"{d(r.diff_low)} .. {d(r.diff_high)}",
+                      rel, "*" if r.significant else "", style="bold" if label != info.label else None)  # fmt: skip
         tables.append(t)
     if len(v.velocity):
         tables.append(velocity_table(v))

@@ -25,8 +25,10 @@ from leanflow import __version__
 from leanflow.errors import LeanflowError
 from leanflow.files import atomic_write, check_output
 from leanflow.metrics.catalog import currency, format_signed, format_value, metric_info, metric_order, money_text
+from leanflow.metrics.compare import bottleneck_roles
 from leanflow.metrics.stats import describe
 from leanflow.metrics.verdict import ci_level, no_deals_notes
+from leanflow.metrics.why import bottleneck_note
 from leanflow.read_checks import field, read_json
 from leanflow.report.charts import ALL_CHARTS
 from leanflow.report.results import Results, load_results
@@ -129,6 +131,7 @@ def _verdict(res: Results) -> dict[str, Any] | None:
     said = read_json(path) if path.is_file() else {}
     said = {key: field(said, path, key, list) for key in ("headlines", "why", "notes") if key in said}
     tables = []
+    roles = bottleneck_roles(res.summary)
     pairs = res.comparison[["baseline", "plan"]].astype(str).drop_duplicates().itertuples(index=False)
     for base, plan in pairs:
         rows = res.comparison[(res.comparison["plan"] == plan) & (res.comparison["baseline"] == base)]
@@ -136,8 +139,10 @@ def _verdict(res: Results) -> dict[str, Any] | None:
         body = []
         for r in rows.itertuples():
             kind = metric_info(r.metric).kind
+            note = bottleneck_note(r.metric, (base, plan), roles)
             body.append({
-                "metric": metric_info(r.metric).label, "base": format_value(kind, r.base_mean),
+                "metric": metric_info(r.metric).label + note, "bottleneck": bool(note),
+                "base": format_value(kind, r.base_mean),
                 "plan": format_value(kind, r.plan_mean), "diff": format_signed(kind, r.diff),
                 "ci": f"{format_signed(kind, r.diff_low)} .. {format_signed(kind, r.diff_high)}",
                 "rel": "-" if r.rel != r.rel or kind == "rate" else f"{100 * r.rel:+.0f}%",

@@ -46,11 +46,6 @@ class LoadedOptimisation:
         return self.base.seed if self.opt.seed is None else self.opt.seed
 
 
-def is_optimisation_file(data: Any) -> bool:
-    """Whether parsed YAML looks like an optimisation file (it has families)."""
-    return isinstance(data, dict) and "families" in data and "base" in data
-
-
 def load_optimisation(path: str | PathLike[str]) -> LoadedOptimisation:
     """Load and validate an optimisation file and its base scenario; raise ScenarioError with every error."""
     f = load_with_base(path, Optimisation)

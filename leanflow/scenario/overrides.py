@@ -16,7 +16,7 @@ from typing import Any
 
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.scenario.paths import Path, PathError, set_path, shorten
-from leanflow.scenario.yaml_source import MAX_FILE_BYTES, parse_value
+from leanflow.scenario.yaml_source import MAX_VALUE_CHARS, parse_value
 
 SOURCE = "--set"
 
@@ -76,8 +76,8 @@ def parse_override(text: str, position: int) -> tuple[list[str], Any]:
     segments = re.sub(r"\[([0-9]+)\]", r".\1", path_text).split(".")
     if not path_text or "" in segments:
         raise PathError(f"empty key in path '{shorten(path_text)}'" if path_text else "empty path before '='")
-    if len(value_text) > MAX_FILE_BYTES:
-        raise PathError(f"value too long: more than {MAX_FILE_BYTES:,d} characters")
+    if len(value_text) > MAX_VALUE_CHARS:
+        raise PathError(f"value too long: more than {MAX_VALUE_CHARS:,d} characters")
     try:
         return segments, parse_value(value_text)
     except ScenarioError as exc:

@@ -66,13 +66,21 @@ class LoadedSweep:
         return self.base.seed if self.sweep.seed is None else self.sweep.seed
 
 
-def is_sweep_file(path: str | PathLike[str]) -> bool:
-    """Whether a YAML file looks like a sweep (it names a base scenario) rather than a scenario."""
+def file_kind(path: str | PathLike[str]) -> str:
+    """What a YAML file looks like, from one parse: "optimisation" (it has families), "sweep" (it names a base
+    scenario) or "scenario" (anything else, including a file that does not parse: its loader says why)."""
     try:
         data, _, _ = read_yaml_text_lenient(read_text(path), str(path))
     except ScenarioError:
-        return False
-    return isinstance(data, dict) and "base" in data and "market" not in data
+        return "scenario"
+    if not (isinstance(data, dict) and "base" in data and "market" not in data):
+        return "scenario"
+    return "optimisation" if "families" in data else "sweep"
+
+
+def is_sweep_file(path: str | PathLike[str]) -> bool:
+    """Whether a YAML file looks like a sweep or an optimisation study (it names a base scenario)."""
+    return file_kind(path) != "scenario"
 
 
 def load_with_base(path: str | PathLike[str], model: type[ModelT]) -> BaseFile[ModelT]:

@@ -16,6 +16,7 @@ from os import PathLike
 from typing import Any
 
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -32,7 +33,9 @@ TIMESTAMP_TAG = CORE + "timestamp"
 SCALAR_TAGS = frozenset(CORE + t for t in ("null", "bool", "int", "float", "str"))
 COLLECTION_TAGS = {MappingNode: CORE + "map", SequenceNode: CORE + "seq"}
 MAX_NODES = 1_000_000  # bounds alias expansion ("billion laughs")
-MAX_FILE_BYTES = 1024 * 1024  # shipped files are under 10 kB, calibrated ones tens of kB; YAML parses at ~20 s/MB
+MAX_FILE_BYTES = 256 * 1024  # shipped and calibrated files are about 10 kB; ruamel composes ~100 k nodes in 20-30 s
+MAX_FILE_NODES = 20_000  # keys, items and values: shipped files have under 1,000; composing 20,000 takes ~5 s
+MAX_VALUE_CHARS = 1024 * 1024  # one --set value: a single scalar is fast to parse, however long
 
 
 def line_for(linemap: LineMap, path: Path) -> int:
@@ -41,6 +44,11 @@ def line_for(linemap: LineMap, path: Path) -> int:
         if path[:n] in linemap:
             return linemap[path[:n]]
     return 1
+
+
+def _size(n: int) -> str:
+    """A byte count for a message: 256 kB, 1 MB."""
+    return f"{n / 1024 / 1024:g} MB" if n >= 1024 * 1024 else f"{n / 1024:g} kB"
 
 
 def read_text(path: str | PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> str:
@@ -53,7 +61,7 @@ def read_text(path: str | PathLike[str], max_bytes: int = MAX_FILE_BYTES) -> str
     def refuse(message: str) -> ScenarioError:
         return ScenarioError([LocatedError(name, 1, "", message)])
 
-    too_large = f"file too large: more than {max_bytes / 1024 / 1024:g} MB"
+    too_large = f"file too large: more than {_size(max_bytes)}"
     try:
         info = os.stat(path)
         if stat.S_ISDIR(info.st_mode):
@@ -122,9 +130,29 @@ def _kind(node: Node) -> str:
     return "a list" if isinstance(node, SequenceNode) else "a mapping" if isinstance(node, MappingNode) else "a scalar"
 
 
+class _TooManyNodes(Exception):
+    """Raised by the composer past MAX_FILE_NODES, with the node where it stopped."""
+
+    def __init__(self, node_line: int) -> None:
+        self.line = node_line
+
+
+class _BoundedComposer(Composer):
+    """ruamel's composer, stopped after MAX_FILE_NODES nodes: pure-Python composing is slow (a 256 kB list of
+    small numbers would take a minute), and no real file comes near the bound."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.nodes = getattr(self, "nodes", 0) + 1
+        if self.nodes > MAX_FILE_NODES:
+            raise _TooManyNodes(self.parser.peek_event().start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
 def _new_yaml() -> YAML:
-    """A pure-Python safe loader, so marks and messages are the same everywhere."""
-    return YAML(typ="safe", pure=True)
+    """A pure-Python safe loader, so marks and messages are the same everywhere; bounded in nodes."""
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Composer = _BoundedComposer
+    return yaml
 
 
 def _compose(yaml: YAML, text: str, filename: str) -> Node | None:
@@ -137,6 +165,9 @@ def _compose(yaml: YAML, text: str, filename: str) -> Node | None:
         raise ScenarioError([_syntax_error(exc, text, filename)]) from None
     except RecursionError:
         raise ScenarioError([LocatedError(filename, 1, "", "YAML nesting is too deep")]) from None
+    except _TooManyNodes as exc:
+        message = f"too many values: more than {MAX_FILE_NODES:,d} keys, items and values in one file"
+        raise ScenarioError([LocatedError(filename, exc.line, "", message)]) from None
 
 
 def _syntax_error(exc: YAMLError, text: str, filename: str) -> LocatedError:
