@@ -70,7 +70,10 @@ class Heartbeat:
                   f"{left / 60:.1f} min left", file=sys.stderr, flush=True)  # fmt: skip
 
     def stop(self) -> None:
-        """Nothing to close: the lines are already written."""
+        """The closing line: how many and how long, so a log shows each step ended."""
+        if self.done == self.total:  # not after an error: that is reported instead
+            spent = time.monotonic() - self.started
+            print(f"{self.label}: {self.done:,} done in {spent:.1f} s", file=sys.stderr, flush=True)
 
 
 def _progress(total: int, label: str) -> Progress | Heartbeat | None:
@@ -163,7 +166,6 @@ def run_points(
 
     ``shared`` (what every task needs, e.g. the base scenario) goes to each worker once: as the pool
     workers' initializer argument, or scattered to every Dask worker; a task carries only its own values."""
-    started = time.perf_counter()
     bar = _progress(len(tasks), label)
     if bar:
         bar.start()
@@ -196,5 +198,3 @@ def run_points(
     finally:
         if bar:
             bar.stop()
-    if not sys.stderr.isatty():
-        print(f"{label}: {len(tasks)} done in {time.perf_counter() - started:.1f} s", file=sys.stderr)
