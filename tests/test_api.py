@@ -161,7 +161,8 @@ def test_off_a_terminal_a_long_run_says_it_is_alive(monkeypatch: pytest.MonkeyPa
         beat.advance()
     beat.stop()
     lines = capsys.readouterr().err.strip().splitlines()
-    assert lines == [lines[0], lines[1]] and lines[0].startswith("sweep: 1 of 3 done")  # none once all are done
+    assert len(lines) == 3 and lines[0].startswith("sweep: 1 of 3 done") and lines[1].startswith("sweep: 2 of 3")
+    assert lines[2].startswith("sweep: 3 done in ")  # no estimate once all are done: the closing line instead
 
 
 def test_sweep_runs_resumes_and_reads_back(tmp_path: Path) -> None:
