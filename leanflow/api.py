@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from leanflow.experiment.runner import RunResult
     from leanflow.metrics.verdict import Verdict as VerdictTables
+    from leanflow.report.experiment_figures import ExperimentFigure
     from leanflow.scenario.schema import Scenario
 
 PathArg = str | PathLike[str]
@@ -259,7 +260,8 @@ def load_results(directory: PathArg) -> Results:
 @dataclass(frozen=True)
 class SweepResults:
     """A sweep's results directory, read: ``results`` (tidy: point, factors, plan, replication, outputs),
-    ``design`` (one row per point) and ``summary`` (mean, sd and 90% CI half-width per point x plan x output)."""
+    ``design`` (one row per point) and ``summary`` (mean, sd and 90% CI half-width per point x plan x output);
+    ``analyze()`` and, for the shipped experiments, ``figure()`` and ``figure_tables()``."""
 
     directory: Path
     design: pd.DataFrame
@@ -273,6 +275,34 @@ class SweepResults:
         from leanflow.report.sweep_analysis import analyze
 
         return list(analyze(self.directory))
+
+    def experiment_figure(self, name: str | None = None, second: PathArg | None = None) -> ExperimentFigure:
+        """The experiment figure ``name`` (one of ``figure_names()``; default the one the sweep file names) and its
+        tables, as ``leanflow analyze DIR --figure NAME`` draws them: ``.figure``, ``.markdown`` and ``.save(dir)``
+        (``<name>.png`` and ``<name>.md``). ``second``: the second sweep's results directory, for the figures that
+        read one (fairness: fairness_learning; staffing_mix: gate_threshold), by default beside this one.
+
+        Raises:
+            LeanflowError: an unknown name, a sweep without what the figure needs, a second sweep missing.
+        """
+        from leanflow.report.experiment_figures import SweepInput, draw, sweep_of
+
+        return draw(name, SweepInput(self.directory, sweep_of(self.directory), self.summary, self.results), second)
+
+    def figure(self, name: str | None = None, second: PathArg | None = None) -> Figure:
+        """The experiment figure as a matplotlib Figure (``experiment_figure(name, second).figure``)."""
+        return self.experiment_figure(name, second).figure
+
+    def figure_tables(self, name: str | None = None, second: PathArg | None = None) -> str:
+        """The markdown tables and lines printed with the experiment figure (what ``<name>.md`` holds)."""
+        return self.experiment_figure(name, second).markdown
+
+    @staticmethod
+    def figure_names() -> list[str]:
+        """The built-in experiment figures, which a sweep file's ``figure:`` may name."""
+        from leanflow.scenario.sweep_schema import FIGURES
+
+        return list(FIGURES)
 
 
 def sweep(path: PathArg, output: PathArg, jobs: int | None = None, scheduler: str | None = None,

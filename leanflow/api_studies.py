@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from leanflow.experiment.forecast import Forecast as ForecastTables
+    from leanflow.scenario.pipeline import OpenDeals
     from leanflow.scenario.schema import Scenario
 
 
@@ -122,23 +123,23 @@ class ForecastResults:
 
 
 def forecast(scenario: Scenario | PathArg | dict, start: str | date, until: str | date,
-             pipeline: PathArg | None = None, target: float | None = None, replications: int = 200,
+             pipeline: PathArg | OpenDeals | None = None, target: float | None = None, replications: int = 200,
              plans: Sequence[str] | None = None, old: str | None = None, seed: int | None = None,
              jobs: int | None = None, set: Sequence[str] | None = None,
              progress: bool = True) -> ForecastResults:  # fmt: skip
     """Forecast won revenue and deals from ``start`` to ``until`` (dates or YYYY-MM-DD) for each plan, from the
-    open deals in ``pipeline`` (a CSV; None: the scenario's own ``initial_pipeline``). ``target``: the won revenue
-    whose probability of being reached by ``until`` is reported; ``old`` (restart | stale): what becomes of deals
-    older than the model's paths."""
+    open deals in ``pipeline`` (a CSV, or deals already read; None: the scenario's own ``initial_pipeline``).
+    ``target``: the won revenue whose probability of being reached by ``until`` is reported; ``old`` (restart |
+    stale): what becomes of deals older than the model's paths."""
     from leanflow.commands.options import parse_day
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.forecast import forecast as run_forecast
-    from leanflow.scenario.pipeline import read_pipeline
+    from leanflow.scenario.pipeline import OpenDeals, read_pipeline
 
     first = start if isinstance(start, date) else parse_day(start, "start")
     last = until if isinstance(until, date) else parse_day(until, "until")
     sc, _ = _loaded(scenario, set, seed)
-    deals = read_pipeline(Path(pipeline), sc) if pipeline is not None else None
+    deals = pipeline if isinstance(pipeline, OpenDeals) or pipeline is None else read_pipeline(Path(pipeline), sc)
     with show_progress(progress):
         fc = run_forecast(sc, deals, first, last, _count(replications, 200), None, plans, jobs, target, old)
     return ForecastResults(fc)

@@ -196,8 +196,8 @@ def _say(line: str) -> None:
     err.print(line, markup=False, highlight=False)
 
 
-def _finish(r, target: Path, report: bool) -> None:
-    """Print per-plan tables and the verdict, warn on what the numbers need said, then write the results."""
+def _show(r) -> None:
+    """Print per-plan tables and the verdict, and warn on what the numbers need said."""
     from leanflow.metrics.catalog import currency
     from leanflow.report.console import print_plan_tables, print_verdict
 
@@ -207,6 +207,16 @@ def _finish(r, target: Path, report: bool) -> None:
             print_verdict(r.verdict.details, out)
     for line in r.warnings:
         _say(f"warning: {line}")
+
+
+def _line(text: str) -> None:
+    """One plain line on stdout."""
+    out.print(text, markup=False, highlight=False)
+
+
+def _finish(r, target: Path, report: bool) -> None:
+    """Print the tables and the verdict, then write the results (and the report)."""
+    _show(r)
     r.save(target)
     out.print(f"results: {target}/", markup=False, highlight=False)
     if report:
@@ -273,42 +283,68 @@ def optimise(
 ) -> None:
     """Select each family's best design at the budget (with a guarantee), then compare them on fresh seeds
     (resumable: re-run the same command to continue after an interruption)."""
-    from leanflow.api import run as run_api
-    from leanflow.experiment.optimise import optimise as run_optimise
-    from leanflow.experiment.optimise_outputs import summary_lines, write_outputs
-    from leanflow.experiment.winmap import write_winmap
+    from leanflow.api_studies import optimise as optimise_api
     from leanflow.files import check_output
-    from leanflow.scenario import load_scenario
     from leanflow.scenario.optimise_loader import load_optimisation
 
     loaded = load_optimisation(file)
     target = check_output(output or Path("results") / file.stem)
     err.print(f"leanflow {__version__}: optimise {loaded.opt.name}: {len(loaded.opt.families)} families -> "
               f"{target}", markup=False, highlight=False)  # fmt: skip
-    study = run_optimise(loaded, target, jobs, scheduler, force)
-    paths = write_outputs(study)
-    for line in summary_lines(study):
-        out.print(line, markup=False, highlight=False)
-    best = load_scenario(paths["best.yaml"])
-    out.print(f"best against best, on fresh seeds: {paths['best.yaml']}", markup=False, highlight=False)
-    if len(best.plans) > 1:
-        _finish(run_api(paths["best.yaml"], None, None, jobs), target / "verdict", False)
-        if loaded.opt.uncertainties:
-            for line in write_winmap(study, jobs, scheduler):
-                out.print(line, markup=False, highlight=False)
+    study = optimise_api(file, target, jobs, scheduler, force, say=_line)
+    _line(f"best against best, on fresh seeds: {study.best_scenario}")
+    if study.verdict is not None:
+        _show(study.verdict)
+        _line(f"results: {target / 'verdict'}/")
 
 
 @app.command("analyze")
-def analyze_command(directory: Annotated[Path, typer.Argument(help="A sweep results directory.")]) -> None:
-    """Rank factors by sensitivity indices (Morris, Sobol) and plot each output against each factor."""
-    _analyze(directory)
+def analyze_command(
+    directory: Annotated[Path, typer.Argument(help="A sweep results directory.")],
+    figure: Annotated[
+        str | None,
+        typer.Option("--figure", help="Draw this experiment figure (default: the one the sweep file names, if any)."),
+    ] = None,
+    second: Annotated[
+        Path | None,
+        typer.Option("--with", help="The second sweep a figure reads (fairness: fairness_learning; staffing_mix: "
+                     "gate_threshold); default beside DIR."),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Where the figure's NAME.png and NAME.md go (default: DIR).")
+    ] = None,
+) -> None:
+    """Rank factors by sensitivity indices (Morris, Sobol) and plot each output against each factor; for a shipped
+    experiment, also draw its figure and print its tables."""
+    _analyze(directory, figure, second, output)
 
 
-def _analyze(directory: Path) -> None:
+def _analyze(directory: Path, figure: str | None = None, second: Path | None = None,
+             output: Path | None = None) -> None:  # fmt: skip
+    """The analysis, then the experiment figure the sweep file names (or ``figure``), checked before anything
+    is written."""
+    from leanflow.api import load_sweep_results
+    from leanflow.files import check_output
+    from leanflow.report.experiment_figures import check_name
     from leanflow.report.sweep_analysis import analyze
+    from leanflow.report.sweep_data import load_sweep_data
 
-    for line in analyze(directory):
+    if figure is not None:
+        check_name(figure)
+    if output is not None:
+        check_output(output)
+    named = load_sweep_data(directory).sweep.figure  # not a finished sweep's directory: the analysis's one line
+    made = None
+    if named is not None or (figure, second, output) != (None, None, None):
+        made = load_sweep_results(directory).experiment_figure(figure, second)  # a figure that cannot be drawn
+    for line in analyze(directory):  # stops before the analysis writes anything
         out.print(line, markup=False, highlight=False)
+    if made is not None:
+        png, md = made.save(output if output is not None else directory)
+        out.print("", markup=False, highlight=False)
+        for line in made.lines:
+            out.print(line, markup=False, highlight=False, emoji=False)
+        out.print(f"\nfigure: {png}\ntables: {md}", markup=False, highlight=False)
 
 
 @app.command("import")
@@ -343,13 +379,13 @@ def forecast_command(
 ) -> None:
     """Forecast won revenue and deals from today's pipeline, per plan: P10/P50/P90 by week and P(target)."""
     from leanflow.commands.options import parse_day
-    from leanflow.experiment.forecast import forecast
 
     first, last = parse_day(start, "--from"), parse_day(until, "--until")  # a typo fails before the heavy imports
     if old not in (None, "restart", "stale"):
         raise LeanflowError(f"--old: '{old}' is not restart or stale")
+    from leanflow.api_studies import forecast
     from leanflow.files import check_output
-    from leanflow.report.forecast_report import console_table, flag_lines, write_forecast
+    from leanflow.report.forecast_report import console_table, flag_lines
     from leanflow.scenario import load_scenario
     from leanflow.scenario.pipeline import read_pipeline
 
@@ -357,12 +393,12 @@ def forecast_command(
     deals = read_pipeline(pipeline, scenario) if pipeline is not None else None
     target_dir = check_output(output or Path("results") / f"{file.stem}-forecast")
     err.print(f"leanflow {__version__}: forecast {scenario.name}, {first} to {last}", markup=False, highlight=False)
-    fc = forecast(scenario, deals, first, last, replications, None, plans, jobs, target, old)
-    out.print(console_table(fc))
-    for line in flag_lines(fc):
-        out.print(line, markup=False, highlight=False)
-    write_forecast(fc, target_dir)
-    out.print(f"forecast: {target_dir}/", markup=False, highlight=False)
+    fc = forecast(scenario, first, last, deals, target, replications, plans, old, jobs=jobs)
+    out.print(console_table(fc.details))
+    for line in flag_lines(fc.details):
+        _line(line)
+    fc.save(target_dir)
+    _line(f"forecast: {target_dir}/")
 
 
 @app.command()

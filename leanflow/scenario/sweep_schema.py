@@ -30,6 +30,8 @@ GridLevels = integer(ge=2, le=MAX_LEVELS)  # an alias: Range has a field named `
 
 DESIGN_KINDS = ("grid", "random", "latin_hypercube", "sobol", "morris", "sobol_indices")
 SENSITIVITY_KINDS = ("morris", "sobol_indices")
+# the built-in experiment figures `leanflow analyze` draws (leanflow.report.experiment_figures)
+FIGURES = ("utilisation", "gate_threshold", "staffing_mix", "validation", "validation_tandem", "fairness")
 Level = (
     bool
     | integer(ge=-MAX_FACTOR_VALUE, le=MAX_FACTOR_VALUE)
@@ -89,6 +91,9 @@ class Sweep(Strict):
         max_length=MAX_OUTPUTS,
     )
     common_random_numbers: Flag = Field(True, description="every point uses the same replication seeds")
+    figure: Literal[FIGURES] | None = Field(  # type: ignore[valid-type]
+        None, description="the built-in experiment figure `leanflow analyze` draws from the results"
+    )
     overrides: dict[ScenarioPath, Level | list | dict] = Field(
         default_factory=dict, max_length=MAX_OVERRIDES, description="fixed changes to the base scenario at every point"
     )
