@@ -40,7 +40,7 @@ def utilisation(sweep: SweepInput, second: SweepInput | None = None) -> Experime
     if None in neck.values():
         raise ResultsError(f"{sweep.directory}: the {NAME} figure needs utilisation_<role> and queue_days_<role> "
                            "outputs of each plan's roles, which this sweep does not have")  # fmt: skip
-    chunks = [f"utilisation: bottleneck roles {neck}"]
+    chunks = ["utilisation: bottleneck roles " + ", ".join(f"{plan} {role}" for plan, role in neck.items())]
     for col in ("utilisation", "queue_days"):
         out_col = "bottleneck" if col == "utilisation" else "bottleneck_queue"
         w[out_col] = [w.loc[i, f"{col}_{neck[p]}"] for i, p in w["plan"].items()]
