@@ -186,8 +186,8 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.runner import run_scenario
 
-    sc, extra = _loaded(scenario, set, seed)
-    n = _count(replications, sc.replications)
+    sc, extra = loaded_scenario(scenario, set, seed)
+    n = replication_count(replications, sc.replications)
     check_precision(precision, sc)
     with show_progress(progress):
         result = replicate(lambda first, k: run_scenario(sc, k, jobs, first), n, precision, max_replications, say)
@@ -205,9 +205,9 @@ def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | M
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.runner import run_scenario
 
-    first, extra_a = _loaded(a, set, seed)
-    second, extra_b = _loaded(b, [*(set or []), f"seed={first.seed}"], None)
-    n = _count(replications, first.replications)
+    first, extra_a = loaded_scenario(a, set, seed)
+    second, extra_b = loaded_scenario(b, [*(set or []), f"seed={first.seed}"], None)
+    n = replication_count(replications, first.replications)
     check_precision(precision, first, second)
 
     def block(start: int, k: int) -> RunResult:
@@ -384,7 +384,7 @@ def verdict_of(result: RunResult, labels: dict[str, tuple[Scenario, str]],
     return Verdict(v.comparison, v.headlines, v.why, v.notes, v)
 
 
-def _loaded(scenario: Scenario | PathArg | Mapping[str, Any], sets: Sequence[str] | None,
+def loaded_scenario(scenario: Scenario | PathArg | Mapping[str, Any], sets: Sequence[str] | None,
             seed: int | None) -> tuple[Scenario, dict[str, Any]]:  # fmt: skip
     """The scenario (with ``sets`` and ``seed`` applied) and what the manifest records of where it came from."""
     from leanflow.scenario.schema import Scenario
@@ -420,7 +420,7 @@ def _overridden(sc: Scenario, overrides: list[str]) -> Scenario:
     return out if pipeline is None else out.model_copy(update={"initial_pipeline": sc.initial_pipeline})
 
 
-def _count(replications: int | None, default: int) -> int:
+def replication_count(replications: int | None, default: int) -> int:
     """The number of replications, at least 1."""
     from leanflow.scenario.schema import MAX_REPLICATIONS as most
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from leanflow.api import PathArg, Results, _count, _loaded
+from leanflow.api import PathArg, Results, loaded_scenario, replication_count
 from leanflow.api import run as run_scenario
 
 if TYPE_CHECKING:
@@ -138,8 +138,8 @@ def forecast(scenario: Scenario | PathArg | dict, start: str | date, until: str 
 
     first = start if isinstance(start, date) else parse_day(start, "start")
     last = until if isinstance(until, date) else parse_day(until, "until")
-    sc, _ = _loaded(scenario, set, seed)
+    sc, _ = loaded_scenario(scenario, set, seed)
     deals = pipeline if isinstance(pipeline, OpenDeals) or pipeline is None else read_pipeline(Path(pipeline), sc)
     with show_progress(progress):
-        fc = run_forecast(sc, deals, first, last, _count(replications, 200), None, plans, jobs, target, old)
+        fc = run_forecast(sc, deals, first, last, replication_count(replications, 200), None, plans, jobs, target, old)
     return ForecastResults(fc)
