@@ -88,7 +88,7 @@ def run_cli(*args: str) -> tuple[int, str]:
     return code, stderr.getvalue()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_damaged_results_directory_gives_one_line_and_exit_2(made: dict[str, Path], tmp_path: Path,
                                                                data: st.DataObject) -> None:  # fmt: skip
@@ -120,6 +120,17 @@ def test_a_dropped_column_is_named(made: dict[str, Path], tmp_path: Path) -> Non
     pd.read_csv(target / "summary.csv").drop(columns=["won"]).to_csv(target / "summary.csv", index=False)
     code, err = run_cli("report", str(target))
     assert code == 2 and err.strip() == f"{target / 'summary.csv'}: missing column(s) won"
+
+
+@pytest.mark.parametrize("which", ["run", "sweep"])
+def test_every_csv_cut_to_its_header_is_read_or_refused_in_one_line(made: dict[str, Path], tmp_path: Path,
+                                                                   which: str) -> None:  # fmt: skip
+    for name in [f for f in _files(made[which]) if f.suffix == ".csv"]:  # header only: a truncation at a line end
+        target = tmp_path / f"{which}-{name.stem}"
+        shutil.copytree(made[which], target)
+        (target / name).write_text((target / name).read_text().splitlines()[0] + "\n")
+        code, err = run_cli("analyze" if which == "sweep" else "report", str(target))
+        assert code == 0 or (code == 2 and len(err.strip().splitlines()) == 1), (name, err)
 
 
 def test_a_directory_of_something_else(tmp_path: Path) -> None:

@@ -81,6 +81,8 @@ def load_results(directory: str | Path) -> Results:
     require_rows(summary, d / "summary.csv", plans)
     optional = {name: read_table(d / name, OPTIONAL[name], plans) if (d / name).is_file() else None
                 for name in OPTIONAL}  # fmt: skip
+    if optional["efficiency.csv"] is not None:  # one row per plan, which the efficiency chart looks up
+        require_rows(optional["efficiency.csv"], d / "efficiency.csv", plans)
     return Results(
         directory=d,
         manifest=manifest,
