@@ -270,7 +270,7 @@ def sweep(
     out.print(f"sweep: {outcome.points} points ({outcome.resumed} already done) in {outcome.seconds:.1f} s; "
               f"results: {target}/results.parquet", markup=False, highlight=False)  # fmt: skip
     if analyze:
-        _analyze(target)
+        _analyze(target, after_sweep=True)
 
 
 @app.command()
@@ -320,9 +320,10 @@ def analyze_command(
 
 
 def _analyze(directory: Path, figure: str | None = None, second: Path | None = None,
-             output: Path | None = None) -> None:  # fmt: skip
+             output: Path | None = None, after_sweep: bool = False) -> None:  # fmt: skip
     """The analysis, then the experiment figure the sweep file names (or ``figure``), checked before anything
-    is written."""
+    is written. Right after a sweep (``after_sweep``) a figure that cannot be drawn yet (its second sweep not
+    run) is a note, not a failure: the sweep itself succeeded."""
     from leanflow.api import load_sweep_results
     from leanflow.files import check_output
     from leanflow.report.experiment_figures import check_name
@@ -336,7 +337,12 @@ def _analyze(directory: Path, figure: str | None = None, second: Path | None = N
     named = load_sweep_data(directory).sweep.figure  # not a finished sweep's directory: the analysis's one line
     made = None
     if named is not None or (figure, second, output) != (None, None, None):
-        made = load_sweep_results(directory).experiment_figure(figure, second)  # a figure that cannot be drawn
+        try:
+            made = load_sweep_results(directory).experiment_figure(figure, second)  # a figure that cannot be drawn
+        except LeanflowError as exc:
+            if not after_sweep:
+                raise
+            _say(f"note: the {named} figure is not drawn: {exc}")
     for line in analyze(directory):  # stops before the analysis writes anything
         out.print(line, markup=False, highlight=False)
     if made is not None:

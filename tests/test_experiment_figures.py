@@ -255,6 +255,11 @@ def test_fairness_without_its_second_sweep_is_one_line(swept: dict[str, Path], t
     one_line_error(["analyze", alone, "--with", swept["utilisation"]], "the fairness figure needs")
     with pytest.raises(LeanflowError, match="fairness_learning"):
         lf.load_sweep_results(alone).figure()
+    first = json.loads((alone / "manifest.json").read_text())["sweep_file"]  # its sweep, done: resumed at once
+    code, _, err = cli("sweep", first, "-j", "1", "-o", alone, "--analyze")  # the figure waits for the other: a note
+    assert code == 0, err
+    assert "note: the fairness figure is not drawn: " in err and "fairness_learning" in err
+    assert not (alone / "fairness.png").exists() and (alone / "plots").is_dir()
 
 
 def test_a_results_directory_from_before_figure_gets_it_from_the_option(swept: dict[str, Path],
