@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from leanflow import api_checks as checks
 from leanflow.errors import LeanflowError
 
 if TYPE_CHECKING:
@@ -64,9 +65,11 @@ def load_scenario(source: PathArg | Mapping[str, Any], set: Sequence[str] | None
     from leanflow.scenario.loader import load_scenario as from_file
     from leanflow.scenario.loader import load_scenario_text
 
+    checks.scenario_source(source, "source")
+    sets = checks.overrides(set)
     if isinstance(source, Mapping):
-        return load_scenario_text(json.dumps(dict(source)), "<dict>", list(set or []))
-    return from_file(source, list(set or []))
+        return load_scenario_text(json.dumps(dict(source)), "<dict>", sets)
+    return from_file(source, sets)
 
 
 class Results:
@@ -186,6 +189,7 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.runner import run_scenario
 
+    checks.jobs(jobs)
     sc, extra = loaded_scenario(scenario, set, seed)
     n = replication_count(replications, sc.replications)
     check_precision(precision, sc)
@@ -205,8 +209,10 @@ def compare(a: Scenario | PathArg | Mapping[str, Any], b: Scenario | PathArg | M
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.runner import run_scenario
 
+    names = checks.names(names)
+    checks.jobs(jobs)
     first, extra_a = loaded_scenario(a, set, seed)
-    second, extra_b = loaded_scenario(b, [*(set or []), f"seed={first.seed}"], None)
+    second, extra_b = loaded_scenario(b, [*checks.overrides(set), f"seed={first.seed}"], None)
     n = replication_count(replications, first.replications)
     check_precision(precision, first, second)
 
@@ -314,6 +320,9 @@ def sweep(path: PathArg, output: PathArg, jobs: int | None = None, scheduler: st
     from leanflow.files import check_output
     from leanflow.scenario.sweep_loader import load_sweep
 
+    checks.path(path, "path")
+    checks.path(output, "output")
+    checks.jobs(jobs)
     loaded = load_sweep(path)
     target = check_output(Path(output))
     with show_progress(progress):
@@ -389,7 +398,8 @@ def loaded_scenario(scenario: Scenario | PathArg | Mapping[str, Any], sets: Sequ
     """The scenario (with ``sets`` and ``seed`` applied) and what the manifest records of where it came from."""
     from leanflow.scenario.schema import Scenario
 
-    overrides = [*(sets or []), *([f"seed={seed}"] if seed is not None else [])]
+    checks.scenario_source(scenario)
+    overrides = [*checks.overrides(sets), *([f"seed={seed}"] if seed is not None else [])]
     if isinstance(scenario, Scenario):
         return _overridden(scenario, overrides), {"overrides": overrides, "scenario_texts": []}
     sc = load_scenario(scenario, overrides)

@@ -19,8 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from leanflow import api_checks as checks
 from leanflow.api import PathArg, Results, loaded_scenario, replication_count
 from leanflow.api import run as run_scenario
+from leanflow.errors import LeanflowError
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -44,6 +46,9 @@ class OptimiseResults:
     winmap: pd.DataFrame | None
     lines: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        return f"<OptimiseResults {self.directory}: {len(self.best)} families, best in {self.best_scenario.name}>"
+
 
 def optimise(path: PathArg, output: PathArg, jobs: int | None = None, scheduler: str | None = None,
              force: bool = False, progress: bool = True,
@@ -60,6 +65,9 @@ def optimise(path: PathArg, output: PathArg, jobs: int | None = None, scheduler:
     from leanflow.scenario import load_scenario
     from leanflow.scenario.optimise_loader import load_optimisation
 
+    checks.path(path, "path")
+    checks.path(output, "output")
+    checks.jobs(jobs)
     tell = say or (lambda _line: None)
     loaded = load_optimisation(path)
     target = check_output(Path(output))
@@ -105,8 +113,16 @@ class ForecastResults:
     def headline(self, plan: str) -> str:
         """The forecast of one plan in a sentence, as the report's first line."""
         from leanflow.report.forecast_report import headline
+        from leanflow.scenario.references import did_you_mean
 
+        if plan not in self.details.plans:
+            raise LeanflowError(f"no plan '{plan}' in this forecast{did_you_mean(plan, list(self.details.plans))}; "
+                                f"plans: {', '.join(self.details.plans)}")  # fmt: skip
         return headline(self.details, plan)
+
+    def __repr__(self) -> str:
+        d = self.details
+        return f"<ForecastResults {d.scenario}: {', '.join(d.plans)}, {d.start} to {d.until}, {d.n} replications>"
 
     def chart(self) -> Figure:
         """The fan chart: cumulative won revenue by week, P10..P90 band and P50, per plan."""
@@ -131,13 +147,14 @@ def forecast(scenario: Scenario | PathArg | dict, start: str | date, until: str 
     open deals in ``pipeline`` (a CSV, or deals already read; None: the scenario's own ``initial_pipeline``).
     ``target``: the won revenue whose probability of being reached by ``until`` is reported; ``old`` (restart |
     stale): what becomes of deals older than the model's paths."""
-    from leanflow.commands.options import parse_day
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.forecast import forecast as run_forecast
     from leanflow.scenario.pipeline import OpenDeals, read_pipeline
 
-    first = start if isinstance(start, date) else parse_day(start, "start")
-    last = until if isinstance(until, date) else parse_day(until, "until")
+    first, last = checks.day(start, "start"), checks.day(until, "until")
+    checks.jobs(jobs)
+    if pipeline is not None and not isinstance(pipeline, OpenDeals):
+        checks.path(pipeline, "pipeline")
     sc, _ = loaded_scenario(scenario, set, seed)
     deals = pipeline if isinstance(pipeline, OpenDeals) or pipeline is None else read_pipeline(Path(pipeline), sc)
     with show_progress(progress):

@@ -99,3 +99,26 @@ def test_optimise_of_a_scenario_file_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(LeanflowError) as info:
         lf.optimise(LINE, tmp_path / "out", progress=False)
     assert "families" in str(info.value)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda: lf.compare(LINE, LINE, names=("x", "x")), "the two labels must differ"),
+    (lambda: lf.compare(LINE, LINE, names=("a",)), "names: expected two labels"),
+    (lambda: lf.compare(LINE, LINE, names=("a:b", "c")), "without ':'"),
+    (lambda: lf.run(42), "scenario: expected a file path, a dict or a Scenario, got int"),
+    (lambda: lf.run(["scenarios/default.yaml"]), "got list"),
+    (lambda: lf.load_scenario(None), "got NoneType"),
+    (lambda: lf.run(LINE, replications=2, jobs=0), "jobs must be a whole number"),
+    (lambda: lf.load_scenario(LINE, set=[3]), "set: expected"),
+    (lambda: lf.sweep(3, "out"), "path: expected a file path"),
+    (lambda: lf.optimise(LINE, 7), "output: expected a file path"),
+    (lambda: lf.forecast(LINE, 20250106, "2025-02-03"), "start: expected a date"),
+])  # fmt: skip
+def test_a_wrong_kind_of_argument_is_one_line_before_anything_runs(call, message: str) -> None:
+    with pytest.raises(LeanflowError, match=message) as info:
+        call()
+    assert "\n" not in str(info.value)
+
+
+def test_one_override_may_be_given_as_a_string() -> None:
+    assert lf.load_scenario(LINE, set="horizon_days=30").horizon_days == 30

@@ -162,7 +162,8 @@ def forecast(
         scenario = load_scenario(scenario)
     days = (until - start).days
     if not 0 < days <= MAX_DAYS:
-        raise LeanflowError(f"--until ({until}) must be after --from ({start}), by at most {MAX_DAYS} days")
+        raise LeanflowError(f"the forecast's end ({until}, --until) must be after its start ({start}, --from), by at "
+                            f"most {MAX_DAYS:,d} days")
     if n < 1:
         raise LeanflowError(f"the number of replications must be at least 1, got {n}")
     chosen = tuple(plans or scenario.plans)
