@@ -569,3 +569,12 @@ def test_duplicate_keys_and_schema_errors_come_together() -> None:
         ("s.yaml", 6, "seed", "duplicate key 'seed' (first at line 5)"),
         ("s.yaml", 26, "plans.flow.roles.ae.headcount", "Input should be greater than or equal to 1, got -3"),
     ]
+
+
+def test_a_typo_in_a_name_on_the_way_down_is_named_not_made_into_a_new_entry() -> None:
+    default = Path(__file__).resolve().parent.parent / "scenarios" / "default.yaml"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(default, ["plans.flow_optimisd.roles.se.headcount=3"])
+    (error,) = info.value.errors
+    assert "no 'flow_optimisd' in plans (did you mean 'flow_optimised'?)" in str(error)
+    assert load_scenario(default, ["market.buyer.stale_after_days=30"]).market.buyer.stale_after_days == 30

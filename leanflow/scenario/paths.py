@@ -6,6 +6,7 @@ Shared by ``--set`` overrides, sweep factors and sweep workers, which need no YA
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -38,6 +39,8 @@ def set_path(data: Any, path: Sequence[str | int], value: Any) -> Path:
     resolved: list[str | int] = []
     for segment in path[:-1]:
         key = _key(node, segment, resolved)
+        if isinstance(node, dict) and key not in node:
+            _not_a_typo(node, str(key), resolved, path)
         resolved.append(key)
         if (isinstance(node, dict) and key not in node) or node[key] is None:
             node[key] = {}
@@ -45,6 +48,16 @@ def set_path(data: Any, path: Sequence[str | int], value: Any) -> Path:
     key = _key(node, path[-1], resolved)
     node[key] = value
     return (*resolved, key)
+
+
+def _not_a_typo(node: dict, key: str, parent: list[str | int], path: Sequence[str | int]) -> None:
+    """A key to create on the way down that is one letter off an existing one is a typo, not a new entry: a
+    typo'd plan name would otherwise become a new, half-made plan whose errors hide the cause."""
+    close = difflib.get_close_matches(key, [str(k) for k in node], n=1, cutoff=0.8)
+    if close:
+        where = format_path(tuple(parent)) or "the top level"
+        raise PathError(f"no '{key}' in {where} (did you mean '{close[0]}'?); to add one, set "
+                        f"{format_path((*parent, key))} to a whole mapping")  # fmt: skip
 
 
 def _key(node: Any, segment: str | int, parent: list[str | int]) -> str | int:
