@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -70,6 +71,10 @@ def test_html_and_charts(results: lf.Results, tmp_path: Path) -> None:
     page = results.to_html(tmp_path / "report.html")
     text = page.read_text()
     assert "<img" in text and results.scenario.name in text and ">nan<" not in text
+    words = " ".join(re.sub("<[^>]+>", " ", text).split())
+    assert "replications 3 (the scenario file says 30)" in words  # what the run used, beside the file's own
+    assert "{'" not in words and "[{" not in words and "band,." not in words  # no Python reprs, whole captions
+    assert "command made from Python (the leanflow API)" in words  # not the interpreter's argv
     assert "funnel" in lf.Results.chart_names()
     assert isinstance(results.chart("funnel"), Figure)
     with pytest.raises(LeanflowError, match="no chart 'funel'"):

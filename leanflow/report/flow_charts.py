@@ -153,8 +153,9 @@ ROLLING_WEEKS = 4  # the run chart's smoothing: weekly wins are a few whole deal
 
 
 def throughput_run_chart(res: Results) -> Figure:
-    """Won deals and won revenue per week as a rolling 4-week mean: median over replications with a 5-95% band,
-    per plan (full weeks only; the first points average the weeks there are)."""
+    """Won deals and won revenue per week, a rolling 4-week mean: the median over replications, with a 5-95% band.
+
+    Per plan, full weeks only; the first points average the weeks there are."""
     colours = plan_colours(res.plans)
     _, hi = _window(res)
     weekly = res.weekly[res.weekly["start_day"] + 7.0 <= hi + 1e-9]

@@ -102,6 +102,8 @@ def render_html(fc: Forecast, chart: Figure) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True,
                              undefined=jinja2.StrictUndefined)  # fmt: skip
     summary = fc.summary()
+    if summary["pipeline"] is not None:  # the file by its name: no local path in a page handed to a client
+        summary["pipeline"]["source"] = Path(summary["pipeline"]["source"]).name
     rows = [{"plan": plan, "series": SERIES_LABELS[s], **{q: f"{v[s][q]:,.0f}" for q, _ in QUANTILES}}
             for plan, v in summary["plans"].items() for s in SERIES]  # fmt: skip
     return env.get_template("forecast.html.j2").render(

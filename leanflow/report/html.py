@@ -75,7 +75,7 @@ def _render(res: Results) -> str:
         notes=no_deals_notes(res.summary),
         plan_tables=_plan_tables(res),
         charts=charts,
-        assumptions=_assumptions(res.scenario),
+        assumptions=_assumptions(res.scenario, res.manifest.get("replications")),
         yaml_texts=res.manifest.get("scenario_texts") or [],
         overrides=res.manifest.get("overrides") or [],
         method=_method(res),
@@ -146,7 +146,7 @@ def _verdict(res: Results) -> dict[str, Any] | None:
                 "plan": format_value(kind, r.plan_mean), "diff": format_signed(kind, r.diff),
                 "ci": f"{format_signed(kind, r.diff_low)} .. {format_signed(kind, r.diff_high)}",
                 "rel": "-" if r.rel != r.rel or kind == "rate" else f"{100 * r.rel:+.0f}%",
-                "significant": bool(r.significant),
+                "significant": bool(r.significant), "paired": r.method != "one plan only",
             })  # fmt: skip
         tables.append({"plan": plan, "baseline": base, "level": level, "rows": body})
     headlines = list(zip_longest(said.get("headlines", []), said.get("why", []), fillvalue=""))
@@ -204,20 +204,38 @@ def _num(v: Any) -> str:
     return str(v)
 
 
-def _assumptions(sc: Scenario) -> dict[str, Any]:
-    """The scenario as readable tables."""
+def _readable(value: Any) -> str:
+    """A setting's value as text a client reads: mappings as 'key value' pairs (unset ones left out), lists of
+    mappings one after another; never a Python repr."""
+    if isinstance(value, dict):
+        parts = [f"{k.replace('_', ' ')} {_readable(v)}" for k, v in value.items() if v not in (None, {}, [])]
+        return ", ".join(parts) if parts else "default"
+    if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+        return "; ".join(_readable(v) for v in value)
+    return _num(value)
+
+
+def _source_params(params: dict[str, Any]) -> str:
+    """A lead source's settings that are set (not none, zero or all defaults), as readable text."""
+    shown = [(k, _readable(v)) for k, v in params.items() if v not in (None, {}, [], 0)]
+    return "; ".join(f"{k.replace('_', ' ')} {text}" for k, text in shown if text != "default")
+
+
+def _assumptions(sc: Scenario, replications: Any = None) -> dict[str, Any]:
+    """The scenario as readable tables (``replications``: what the run used, if not the scenario's own)."""
     market = sc.market
+    ran = replications if isinstance(replications, int) and not isinstance(replications, bool) else sc.replications
+    reps = str(ran) if ran == sc.replications else f"{ran} (the scenario file says {sc.replications})"
     return {
         "run": [("name", sc.name), ("horizon", f"{sc.horizon_days:g} days"), ("warm-up", f"{sc.warmup_days:g} days"),
-                ("replications", str(sc.replications)), ("seed", str(sc.seed))],
+                ("replications", reps), ("seed", str(sc.seed))],
         "segments": [
             {"name": n, "share": _num(s.share), "value": _dist(s.deal_value), "fit": _dist(s.fit),
              "effort_scale": _num(s.effort_scale), "buyer_scale": _num(s.buyer_scale)}
             for n, s in market.segments.items()
         ],
         "sources": [
-            {"name": n, "kind": s.kind,
-             "params": ", ".join(f"{k}={_num(v)}" for k, v in s.model_dump(exclude={"kind"}).items() if v)}
+            {"name": n, "kind": s.kind, "params": _source_params(s.model_dump(exclude={"kind"}))}
             for n, s in market.sources.items()
         ],
         "buyer": [("cold half-life", _opt(market.buyer.cold_half_life_days, "days", "no decay")),
@@ -249,16 +267,17 @@ def _policy(policy: dict[str, Any]) -> dict[str, str]:
     for key, value in policy.items():
         if value is None or value == {} or value == []:
             continue
-        if isinstance(value, dict):
-            parts = [f"{k.replace('_', ' ')} {_num(v)}" for k, v in value.items() if v is not None]
-            out[key.replace("_", " ")] = ", ".join(parts) if parts else "default"
-        else:
-            out[key.replace("_", " ")] = _num(value)
+        out[key.replace("_", " ")] = _readable(value)
     return out
 
 
 def _command(argv: list[str]) -> str:
-    """The command as the user typed it, without local paths: the program as `leanflow`, files by their name."""
+    """The command as the user typed it, without local paths: the program as `leanflow`, files by their name;
+    a run made from Python says so (its argv is the interpreter's, not a leanflow command)."""
+    program = Path(argv[0])
+    if not (program.name == "leanflow" or (program.parent.name == "leanflow" and program.name in ("cli.py",
+                                                                                                 "__main__.py"))):
+        return "made from Python (the leanflow API)"
     words = ["leanflow"]
     for arg in argv[1:]:
         words.append(Path(arg).name if Path(arg).is_absolute() else arg)
