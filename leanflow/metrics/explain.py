@@ -11,7 +11,7 @@ from leanflow.scenario.schema import Scenario
 
 VELOCITY_FACTORS = (
     ("opportunity_rate_per_week", "opportunities closed / week"),
-    ("mean_won_value", "mean won deal value"),
+    ("mean_won_value", "mean won deal value, all replications pooled"),
     ("opportunity_win_rate", "opportunity win rate"),
 )
 SPEED_VIEW = ("opportunity_cycle_days", "opportunity cycle days")
