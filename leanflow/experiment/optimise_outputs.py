@@ -197,7 +197,7 @@ def summary_lines(study: Study) -> list[str]:
         lines.append(f"{family}: best {values}; {metric} {mean:,.6g} (90% CI {low:,.6g} .. {high:,.6g}, "
                      f"{n} replications, as in best.csv)")  # fmt: skip
         found = f" (the best of {len(fr.configs)} a search simulated)" if fr.searched else ""
-        lines.append(f"  {len(fr.candidates)} candidates{found}, {fr.over_budget} over budget skipped, "
+        lines.append(f"  {len(fr.candidates)} candidates{found}, {fr.over_budget} off the budget skipped, "
                      f"{len(fr.candidates) - len(fr.eligible)} outside the constraints, {sel.screened_out} screened "
                      f"out, {sel.eliminated} eliminated by KN; {sel.total_replications} replications")  # fmt: skip
         lines.append(f"  {sel.guarantee()}")
