@@ -182,9 +182,15 @@ def run(scenario: Scenario | PathArg | Mapping[str, Any], replications: int | No
         say: Callable[[str], None] | None = None) -> Results:  # fmt: skip
     """Run every plan of a scenario (a file, a dict or a loaded ``Scenario``) on common random numbers.
 
-    ``replications`` defaults to the scenario's, ``jobs`` to all cores; ``precision`` ("metric=half-width")
-    adds blocks of replications until every plan's 90% interval is that narrow (at most ``max_replications``;
-    ``say`` hears whether it was met). The numbers depend on the scenario and seed only, never on ``jobs``.
+    ``replications`` defaults to the scenario's, ``seed`` to the scenario's, ``jobs`` to all cores; ``set``:
+    overrides as ``--set`` takes them (``["horizon_days=400", "plans.flow_optimised.policy.gate_threshold=0.5"]``,
+    or one string); ``progress``: a bar on a terminal or in Jupyter, a line every 30 s in a log, nothing when
+    False or in CI. ``precision`` ("metric=half-width") adds blocks of replications until every plan's 90%
+    interval is that narrow (at most ``max_replications``; ``say`` hears whether it was met). The numbers depend
+    on the scenario and seed only, never on ``jobs``.
+
+    Raises:
+        LeanflowError: one line naming what is wrong (a ``ScenarioError`` locates every problem of a scenario).
     """
     from leanflow.experiment.executor import show_progress
     from leanflow.experiment.runner import run_scenario
