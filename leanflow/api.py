@@ -119,13 +119,14 @@ class Results:
         check = details.warmup if details is not None else warmup_check(self.weekly, self._labels)
         return [*no_deals_notes(self.summary), *warmup_warnings(check)]
 
-    def save(self, directory: PathArg) -> Path:
-        """Write the results directory ``leanflow report`` reads (checked before anything is written)."""
-        from leanflow.experiment.store import write_results, write_verdict
+    def save(self, directory: PathArg, command: Sequence[str] | None = None) -> Path:
+        """Write the results directory ``leanflow report`` reads (checked before anything is written);
+        ``command`` is what the manifest records as having made it (default: this API)."""
+        from leanflow.experiment.store import API_COMMAND, write_results, write_verdict
         from leanflow.files import check_output
 
         target = check_output(Path(directory))
-        write_results(self._run, target, self._extra)
+        write_results(self._run, target, list(command) if command is not None else [API_COMMAND], self._extra)
         if self.verdict is not None and self.verdict.details is not None:
             write_verdict(self.verdict.details, target)
         elif self._directory is not None:
@@ -403,13 +404,14 @@ def loaded_scenario(scenario: Scenario | PathArg | Mapping[str, Any], sets: Sequ
             seed: int | None) -> tuple[Scenario, dict[str, Any]]:  # fmt: skip
     """The scenario (with ``sets`` and ``seed`` applied) and what the manifest records of where it came from."""
     from leanflow.scenario.schema import Scenario
+    from leanflow.scenario.yaml_source import read_text
 
     checks.scenario_source(scenario)
     overrides = [*checks.overrides(sets), *([f"seed={seed}"] if seed is not None else [])]
     if isinstance(scenario, Scenario):
         return _overridden(scenario, overrides), {"overrides": overrides, "scenario_texts": []}
     sc = load_scenario(scenario, overrides)
-    text = [] if isinstance(scenario, Mapping) else [Path(scenario).read_text()]
+    text = [] if isinstance(scenario, Mapping) else [read_text(scenario)]  # guarded: loaded just above
     extra: dict[str, Any] = {"overrides": overrides, "scenario_texts": text}
     if not isinstance(scenario, Mapping):
         extra["scenario_file"] = str(scenario)

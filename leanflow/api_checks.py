@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from os import PathLike
 from typing import Any
 
@@ -56,14 +57,13 @@ def path(value: Any, what: str) -> None:
         raise LeanflowError(f"{what}: expected a file path, got {type(value).__name__}")
 
 
-def day(value: Any, what: str):
-    """A date, or its YYYY-MM-DD text."""
-    from datetime import date
-
-    from leanflow.commands.options import parse_day
-
+def day(value: Any, what: str) -> date:
+    """A date, or its YYYY-MM-DD text (``what`` names the argument or option in the one-line error)."""
     if isinstance(value, date):
         return value
     if not isinstance(value, str):
         raise LeanflowError(f"{what}: expected a date or 'YYYY-MM-DD', got {type(value).__name__} {value!r}"[:200])
-    return parse_day(value, what)
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise LeanflowError(f"{what}: not a date: '{value}' (expected YYYY-MM-DD)") from None

@@ -113,7 +113,7 @@ class ForecastResults:
     def headline(self, plan: str) -> str:
         """The forecast of one plan in a sentence, as the report's first line."""
         from leanflow.report.forecast_report import headline
-        from leanflow.scenario.references import did_you_mean
+        from leanflow.scenario.paths import did_you_mean
 
         if plan not in self.details.plans:
             raise LeanflowError(f"no plan '{plan}' in this forecast{did_you_mean(plan, list(self.details.plans))}; "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -83,13 +82,13 @@ def init(
     if target.exists():
         raise LeanflowError(f"{target} exists already; not overwriting it")
     from leanflow.files import atomic_write
-    from leanflow.scenario.jsonschema import FILENAME, scenario_json_schema
+    from leanflow.scenario.jsonschema import FILENAME, scenario_json_schema, schema_text
 
     directory.mkdir(parents=True, exist_ok=True)
     text = source.read_text().replace("../schema/", "")
     atomic_write(target, lambda p: p.write_text(text))
     schema = directory / FILENAME  # the copy's yaml-language-server line points here: editors then check it
-    wanted = json.dumps(scenario_json_schema(), sort_keys=True, indent=2) + "\n"
+    wanted = schema_text(scenario_json_schema())
     note = f" and {schema} (for editors)"
     if not schema.exists():
         atomic_write(schema, lambda p: p.write_text(wanted, encoding="utf-8"))
@@ -217,7 +216,7 @@ def _line(text: str) -> None:
 def _finish(r, target: Path, report: bool) -> None:
     """Print the tables and the verdict, then write the results (and the report)."""
     _show(r)
-    r.save(target)
+    r.save(target, sys.argv)
     out.print(f"results: {target}/", markup=False, highlight=False)
     if report:
         from leanflow.report.html import write_report
@@ -384,7 +383,7 @@ def forecast_command(
     output: Output = None,
 ) -> None:
     """Forecast won revenue and deals from today's pipeline, per plan: P10/P50/P90 by week and P(target)."""
-    from leanflow.commands.options import parse_day
+    from leanflow.api_checks import day as parse_day
 
     first, last = parse_day(start, "--from"), parse_day(until, "--until")  # a typo fails before the heavy imports
     if old not in (None, "restart", "stale"):

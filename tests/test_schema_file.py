@@ -38,16 +38,16 @@ def test_shipped_scenarios_carry_the_schema_line() -> None:
 
 def test_shipped_sweeps_validate_and_carry_the_schema_line() -> None:
     from leanflow.scenario.optimise_loader import load_optimisation
-    from leanflow.scenario.sweep_loader import is_sweep_file, load_sweep
+    from leanflow.scenario.sweep_loader import file_kind, load_sweep
 
     files = sorted((ROOT / "experiments").glob("*.yaml"))
     assert files, "no shipped experiments"
     for path in files:
-        if "\nfamilies:" in path.read_text():
+        if file_kind(path) == "optimisation":
             load_optimisation(path)
             schema = "optimise.schema.json"
         else:
-            assert is_sweep_file(path), path
+            assert file_kind(path) == "sweep", path
             load_sweep(path)
             schema = "sweep.schema.json"
         first = path.read_text().splitlines()[0]

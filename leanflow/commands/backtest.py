@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from leanflow.commands.options import parse_day
+from leanflow.api_checks import day as parse_day
 from leanflow.errors import LeanflowError
 from leanflow.experiment.backtest import check_rolling
 from leanflow.files import check_output

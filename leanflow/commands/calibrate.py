@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from leanflow.commands.options import parse_day
+from leanflow.api_checks import day as parse_day
 from leanflow.files import check_output
 
 

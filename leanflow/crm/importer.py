@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from leanflow.crm.mapping import ExportError, Mapping, as_mapping
-from leanflow.scenario.references import did_you_mean
+from leanflow.scenario.paths import did_you_mean
 
 TABLE_COLUMNS = ["id", "created", "closed", "stage", "outcome", "amount", "owner", "segment", "product", "source"]
 LABELS = ("segment", "product", "source")  # optional text fields: None where not mapped or empty

@@ -30,8 +30,8 @@ from leanflow.experiment.executor import run_points
 from leanflow.model import simulate
 from leanflow.model.records import INITIAL, NEW, OLD, WON
 from leanflow.random import replication_seed
+from leanflow.scenario.paths import did_you_mean
 from leanflow.scenario.pipeline import OpenDeals, parse_rows, read_pipeline, with_pipeline
-from leanflow.scenario.references import did_you_mean
 from leanflow.scenario.schema import OLD_POLICIES, Scenario
 
 if TYPE_CHECKING:

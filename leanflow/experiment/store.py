@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import sys
 from importlib import metadata
 from pathlib import Path
 
@@ -35,8 +34,12 @@ def scenario_hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def write_results(result: RunResult, out: Path, extra: dict | None = None) -> None:
-    """Write summary.csv, deals.parquet, weekly.parquet and manifest.json into ``out``."""
+API_COMMAND = "leanflow.api"  # a manifest's command when the run was made from Python, not by a command
+
+
+def write_results(result: RunResult, out: Path, command: list[str], extra: dict | None = None) -> None:
+    """Write summary.csv, deals.parquet, weekly.parquet and manifest.json into ``out``; ``command`` is what made
+    the run, as the manifest records it (the CLI's argv, or the API call)."""
     atomic_write(out / "summary.csv", lambda p: result.summary.to_csv(p, index=False, float_format="%.10g"))
     atomic_write(out / "deals.parquet", lambda p: result.deals.to_parquet(p, index=False))
     atomic_write(out / "weekly.parquet", lambda p: result.weekly.to_parquet(p, index=False))
@@ -50,7 +53,7 @@ def write_results(result: RunResult, out: Path, extra: dict | None = None) -> No
         "plans": result.plans,
         "baseline": result.plans[0],
         "versions": versions(),
-        "command": sys.argv,
+        "command": command,
         "resolved_scenario": json.loads(canonical),
         "tables": {name: column_kinds(df) for name, df in tables.items()},
         **(extra or {}),

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 
 from leanflow import __version__
 from leanflow.errors import LeanflowError
+from leanflow.experiment.store import API_COMMAND
 from leanflow.files import atomic_write, check_output
 from leanflow.metrics.catalog import currency, format_signed, format_value, metric_info, metric_order, money_text
 from leanflow.metrics.compare import bottleneck_roles
@@ -273,10 +274,8 @@ def _policy(policy: dict[str, Any]) -> dict[str, str]:
 
 def _command(argv: list[str]) -> str:
     """The command as the user typed it, without local paths: the program as `leanflow`, files by their name;
-    a run made from Python says so (its argv is the interpreter's, not a leanflow command)."""
-    program = Path(argv[0])
-    if not (program.name == "leanflow" or (program.parent.name == "leanflow" and program.name in ("cli.py",
-                                                                                                 "__main__.py"))):
+    a run made from Python says so."""
+    if argv[0] == API_COMMAND:
         return "made from Python (the leanflow API)"
     words = ["leanflow"]
     for arg in argv[1:]:

@@ -41,6 +41,11 @@ def optimise_json_schema() -> dict[str, Any]:
     return json_schema(Optimisation, "leanflow optimisation")
 
 
+def schema_text(schema: dict[str, Any]) -> str:
+    """A schema as the file leanflow writes it (sorted keys, two-space indent, a final newline)."""
+    return json.dumps(schema, sort_keys=True, indent=2) + "\n"
+
+
 def write_schema(directory: str | PathLike[str]) -> Path:
     """Write the scenario, sweep and optimisation schemas into ``directory``; return the scenario's path."""
     directory = Path(directory)
@@ -48,8 +53,7 @@ def write_schema(directory: str | PathLike[str]) -> Path:
     schemas = ((FILENAME, scenario_json_schema()), (SWEEP_FILENAME, sweep_json_schema()),
                (OPTIMISE_FILENAME, optimise_json_schema()))  # fmt: skip
     for name, schema in schemas:
-        text = json.dumps(schema, sort_keys=True, indent=2) + "\n"
-        (directory / name).write_text(text, encoding="utf-8")
+        (directory / name).write_text(schema_text(schema), encoding="utf-8")
     return directory / FILENAME
 
 

@@ -19,8 +19,8 @@ from pydantic_core import ErrorDetails
 
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.scenario.overrides import SOURCE, Overridden, override
-from leanflow.scenario.paths import shorten
-from leanflow.scenario.references import check_references, did_you_mean
+from leanflow.scenario.paths import did_you_mean, shorten
+from leanflow.scenario.references import check_references
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.yaml_source import LineMap, Path, format_path, line_for, read_text, read_yaml_text_lenient
 

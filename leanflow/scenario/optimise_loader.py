@@ -17,7 +17,7 @@ from typing import Any
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.scenario.configurations import apply, configurations, levels, space_size, spend
 from leanflow.scenario.optimise_schema import Optimisation
-from leanflow.scenario.references import did_you_mean
+from leanflow.scenario.paths import did_you_mean
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.sweep_loader import known_outputs, load_with_base, try_changes
 from leanflow.scenario.yaml_source import LineMap, format_path, line_for

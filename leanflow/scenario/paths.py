@@ -50,14 +50,20 @@ def set_path(data: Any, path: Sequence[str | int], value: Any) -> Path:
     return (*resolved, key)
 
 
+def did_you_mean(word: str, choices: list[str], cutoff: float = 0.6) -> str:
+    """A ' (did you mean ...?)' suffix when a close match exists."""
+    close = difflib.get_close_matches(word, choices, n=1, cutoff=cutoff)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
 def _not_a_typo(node: dict, key: str, parent: list[str | int], path: Sequence[str | int]) -> None:
     """A key to create on the way down that is one letter off an existing one is a typo, not a new entry: a
     typo'd plan name would otherwise become a new, half-made plan whose errors hide the cause."""
-    close = difflib.get_close_matches(key, [str(k) for k in node], n=1, cutoff=0.8)
+    close = did_you_mean(key, [str(k) for k in node], cutoff=0.8)
     if close:
         where = format_path(tuple(parent)) or "the top level"
-        raise PathError(f"no '{key}' in {where} (did you mean '{close[0]}'?); to add one, set "
-                        f"{format_path((*parent, key))} to a whole mapping")  # fmt: skip
+        raise PathError(f"no '{key}' in {where}{close}; to add one, set {format_path((*parent, key))} to a whole "
+                        "mapping")  # fmt: skip
 
 
 def _key(node: Any, segment: str | int, parent: list[str | int]) -> str | int:

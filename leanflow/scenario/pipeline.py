@@ -18,8 +18,7 @@ from typing import Any
 
 from leanflow.distributions import MAX_VALUE
 from leanflow.errors import LocatedError, ScenarioError
-from leanflow.scenario.paths import shorten
-from leanflow.scenario.references import did_you_mean
+from leanflow.scenario.paths import did_you_mean, shorten
 from leanflow.scenario.schema import MAX_HORIZON_DAYS, MAX_LABEL_CHARS, InitialPipeline, Scenario
 
 REQUIRED = ("id", "stage", "age_days", "value")

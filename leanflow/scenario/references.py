@@ -6,19 +6,13 @@ indexes into the scenario document, so the loader can point at a line.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterator
 
+from leanflow.scenario.paths import did_you_mean
 from leanflow.scenario.schema import MAX_LEADS_PER_REPLICATION, Scenario
 
 Path = tuple[str | int, ...]
 FIT_UPPER = {"constant": "value", "uniform": "high", "triangular": "high"}
-
-
-def did_you_mean(word: str, choices: list[str]) -> str:
-    """A ' (did you mean ...?)' suffix when a close match exists."""
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def check_references(sc: Scenario) -> list[tuple[Path, str]]:

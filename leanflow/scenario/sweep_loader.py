@@ -19,8 +19,8 @@ from pydantic import BaseModel, ValidationError
 from leanflow.errors import LocatedError, ScenarioError
 from leanflow.metrics.catalog import FIXED, PREFIXED
 from leanflow.scenario.loader import load_scenario_text, pydantic_problems
-from leanflow.scenario.paths import PathError, scenario_data, split_path
-from leanflow.scenario.references import check_references, did_you_mean
+from leanflow.scenario.paths import PathError, did_you_mean, scenario_data, split_path
+from leanflow.scenario.references import check_references
 from leanflow.scenario.schema import Scenario
 from leanflow.scenario.sweep_schema import Sweep
 from leanflow.scenario.yaml_source import LineMap, format_path, line_for, read_text, read_yaml_text_lenient
@@ -76,11 +76,6 @@ def file_kind(path: str | PathLike[str]) -> str:
     if not (isinstance(data, dict) and "base" in data and "market" not in data):
         return "scenario"
     return "optimisation" if "families" in data else "sweep"
-
-
-def is_sweep_file(path: str | PathLike[str]) -> bool:
-    """Whether a YAML file looks like a sweep or an optimisation study (it names a base scenario)."""
-    return file_kind(path) != "scenario"
 
 
 def load_with_base(path: str | PathLike[str], model: type[ModelT]) -> BaseFile[ModelT]:
